@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* clone3-compat: declarations shared by the module's files. */
+#ifndef C3C_H
+#define C3C_H
+
+#ifndef pr_fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#endif
+
+#include <linux/atomic.h>
+#include <linux/ftrace.h>
+#include <linux/pid.h>
+#include <linux/rculist.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/types.h>
+#include <uapi/linux/clone3_compat.h>
+
+#define C3C_VERSION_MAJOR	0
+#define C3C_VERSION_MINOR	1
+#define C3C_VERSION_PATCH	0
+#define C3C_VERSION_STR		"0.1.0"
+
+#define C3C_NEW_FLAGS	(CLONE3_COMPAT_AUTOREAP | CLONE3_COMPAT_NNP | \
+			 CLONE3_COMPAT_PIDFD_AUTOKILL)
+
+/* hooks.c: ftrace hooks by name, and the call gate. */
+struct c3c_hook {
+	const char *name;	/* kernel function, resolved by ftrace */
+	ftrace_func_t func;
+	unsigned long flags;	/* FTRACE_OPS_FL_IPMODIFY where it redirects */
+	unsigned long target;	/* gates: where the carrier transfers to */
+	void *carrier;		/* gates: module function ftrace patches */
+	struct ftrace_ops ops;
+	bool registered;
+};
+
+int c3c_hook_register(struct c3c_hook *h);
+void c3c_hook_unregister(struct c3c_hook *h);
+int c3c_gates_init(void);
+void c3c_gates_exit(void);
+unsigned long c3c_lookup(const char *name);
+pid_t c3c_kernel_clone(struct kernel_clone_args *args);
+int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
+			  void *data, struct path *path);
+
+/* Redirect a hooked function to @to (RET transfer, IBT-safe). */
+static __always_inline void c3c_redirect(struct ftrace_regs *fregs, void *to)
+{
+	ftrace_get_regs(fregs)->ip = (unsigned long)to;
+}
+
+static __always_inline unsigned long c3c_arg(struct ftrace_regs *fregs, int n)
+{
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	switch (n) {
+	case 0: return regs->di;
+	case 1: return regs->si;
+	case 2: return regs->dx;
+	default: return regs->cx;
+	}
+}
+
+/* state.c: per-process state keyed by the thread-group struct pid. */
+struct c3c_task {
+	struct hlist_node node;
+	struct list_head dead;	/* on the GC list once it exited */
+	struct pid *pid;	/* reference held */
+	struct rcu_head rcu;
+	u32 flags;		/* C3C_T_* */
+	int exit_code;		/* wait status, valid with C3C_T_EXITED */
+};
+
+#define C3C_T_AUTOREAP	BIT(0)
+#define C3C_T_EXITED	BIT(1)
+
+extern atomic_t c3c_nr_tasks;
+extern atomic_t c3c_nr_files;
+
+int c3c_state_init(void);
+void c3c_state_exit(void);
+struct c3c_task *c3c_task_alloc(void);
+void c3c_task_free(struct c3c_task *t);
+void c3c_task_link(struct c3c_task *t, struct pid *pid);
+struct c3c_task *c3c_task_find(struct pid *pid);
+void c3c_task_exited(struct c3c_task *t, int exit_code);
+void c3c_file_pin(void);
+void c3c_file_unpin(void);
+
+static __always_inline bool c3c_tracking(void)
+{
+	return atomic_read(&c3c_nr_tasks) != 0;
+}
+
+/* spawn.c: clone3() as on Linux 7.1, shared by the ioctl and clone3(). */
+struct c3c_ctx {
+	struct hlist_node node;
+	struct rcu_head rcu;
+	struct task_struct *task;	/* the caller */
+	struct kernel_clone_args kargs;
+	u64 new_flags;			/* the 7.1 bits, stripped from kargs */
+	struct c3c_task *entry;		/* preallocated autoreap entry */
+	struct file *pidfile;		/* the marked AUTOKILL pidfd file */
+	int error;			/* commit failed: child was killed */
+	bool committed;			/* the fork probe has run */
+};
+
+extern atomic_t c3c_nr_ctx;
+extern bool c3c_transparent;
+
+int c3c_spawn_init(void);
+void c3c_spawn_exit(void);
+struct c3c_ctx *c3c_ctx_current(void);
+bool c3c_current_autoreap(void);
+long c3c_clone3(struct clone_args __user *uargs, size_t size);
+long c3c_ioctl_clone3(void __user *arg);
+
+/* fork.c: the fork and exit hooks. */
+int c3c_fork_init(void);
+void c3c_fork_exit(void);
+int c3c_exit_status(struct task_struct *tsk);
+
+/* compat.c: what differs between kernel versions. */
+int c3c_compat_init(void);
+void c3c_compat_exit(void);
+struct pid *c3c_pidfd_pid(struct file *file);
+void c3c_wake_pidfd(struct task_struct *tsk);
+void c3c_autokill_release(struct file *file, struct pid *pid);
+
+/* info.c */
+long c3c_ioctl_pidfd_get_info(void __user *arg);
+int c3c_pidfd_info(struct pid *pid, struct clone3_compat_pidfd_info __user *uinfo,
+		   size_t usize);
+
+/* main.c: extensible argument structs. */
+int c3c_copy_args_in(void *dst, size_t ksize, size_t min,
+		     const void __user *uarg, size_t *usize);
+
+#endif /* C3C_H */

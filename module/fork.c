@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fork and exit hooks.
+ *
+ * - copy_process() entry: 7.1's rule that an autoreap process may not use
+ *   CLONE_PARENT, for every clone flavour (the new sibling would inherit
+ *   exit_signal 0 without autoreap and become a silent zombie).
+ * - sched_process_fork: fires in kernel_clone() after copy_process() has
+ *   succeeded and before wake_up_new_task(), so the child has not run yet:
+ *   NNP and autoreap are applied here. A tracepoint probe cannot be missed
+ *   or switched off from userspace, and costs less than an ftrace
+ *   trampoline on every fork.
+ * - do_notify_parent() entry: the one place where the kernel decides
+ *   whether an exiting leader is reaped at once. For a tracked, untraced
+ *   process it is replaced: no signal, pollers and the parent woken, true.
+ */
+#include "c3c.h"
+
+#include <linux/sched/signal.h>
+#include <linux/tracepoint.h>
+#include <linux/wait.h>
+
+int c3c_exit_status(struct task_struct *tsk)
+{
+	/* What wait() reports for this leader. */
+	if (tsk->signal->flags & SIGNAL_GROUP_EXIT)
+		return tsk->signal->group_exit_code;
+	return tsk->exit_code;
+}
+
+static struct task_struct *
+c3c_copy_process_einval(struct pid *pid, int trace, int node,
+			struct kernel_clone_args *args)
+{
+	return ERR_PTR(-EINVAL);
+}
+
+static void notrace c3c_copy_process_hook(unsigned long ip,
+					  unsigned long parent_ip,
+					  struct ftrace_ops *op,
+					  struct ftrace_regs *fregs)
+{
+	struct kernel_clone_args *args = (void *)c3c_arg(fregs, 3);
+
+	if (likely(!(args->flags & CLONE_PARENT)) || !c3c_tracking())
+		return;
+	if (c3c_task_find(task_tgid(current)))
+		c3c_redirect(fregs, c3c_copy_process_einval);
+}
+
+static bool c3c_do_notify_parent(struct task_struct *tsk, int sig)
+{
+	/* The caller holds tasklist_lock for writing: parent cannot change. */
+	struct task_struct *parent = rcu_dereference_protected(tsk->parent,
+				lockdep_is_held(&tasklist_lock));
+	struct c3c_task *t;
+
+	/* Record the status before anyone is told the process is dead. */
+	rcu_read_lock();
+	t = c3c_task_find(task_pid(tsk));
+	if (t)
+		c3c_task_exited(t, c3c_exit_status(tsk));
+	rcu_read_unlock();
+	c3c_wake_pidfd(tsk);
+	/* __wake_up_parent(): a blocked wait() rescans and may get ECHILD. */
+	__wake_up_sync_key(&parent->signal->wait_chldexit, TASK_INTERRUPTIBLE,
+			   tsk);
+	return true;
+}
+
+static void notrace c3c_notify_parent_hook(unsigned long ip,
+					   unsigned long parent_ip,
+					   struct ftrace_ops *op,
+					   struct ftrace_regs *fregs)
+{
+	struct task_struct *tsk;
+	struct c3c_task *t;
+
+	if (likely(!c3c_tracking()))
+		return;
+	tsk = (void *)c3c_arg(fregs, 0);
+	t = c3c_task_find(task_pid(tsk));
+	if (!t)
+		return;
+	if (tsk->ptrace) {
+		/*
+		 * The tracer sees the exit as usual. Once it reaps or
+		 * detaches, the kernel asks again with ptrace cleared.
+		 */
+		c3c_task_exited(t, c3c_exit_status(tsk));
+		return;
+	}
+	c3c_redirect(fregs, c3c_do_notify_parent);
+}
+
+static void c3c_fork_probe(void *data, struct task_struct *parent,
+			   struct task_struct *child)
+{
+	struct c3c_ctx *ctx = c3c_ctx_current();
+
+	if (likely(!ctx) || ctx->committed)
+		return;
+	ctx->committed = true;
+	if (ctx->new_flags & CLONE3_COMPAT_NNP)
+		task_set_no_new_privs(child);
+	if (ctx->entry) {
+		c3c_task_link(ctx->entry, task_tgid(child));
+		ctx->entry = NULL;
+	}
+	if ((ctx->new_flags & CLONE3_COMPAT_PIDFD_AUTOKILL) && !ctx->pidfile) {
+		/* Fail closed: an AUTOKILL child without its marked pidfd. */
+		pr_warn_ratelimited("autokill pidfd not marked, killing child\n");
+		send_sig_info(SIGKILL, SEND_SIG_PRIV, child);
+		ctx->error = -ENOMEM;
+	}
+}
+
+static struct c3c_hook c3c_fork_hooks[] = {
+	{
+		.name = "copy_process",
+		.func = c3c_copy_process_hook,
+		.flags = FTRACE_OPS_FL_IPMODIFY,
+	},
+	{
+		.name = "do_notify_parent",
+		.func = c3c_notify_parent_hook,
+		.flags = FTRACE_OPS_FL_IPMODIFY,
+	},
+};
+
+static struct tracepoint *c3c_tp_fork;
+
+static void c3c_find_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_fork"))
+		c3c_tp_fork = tp;
+}
+
+int c3c_fork_init(void)
+{
+	int i, err;
+
+	for_each_kernel_tracepoint(c3c_find_tp, NULL);
+	if (!c3c_tp_fork) {
+		pr_err("no sched_process_fork tracepoint\n");
+		return -ENOENT;
+	}
+	err = tracepoint_probe_register(c3c_tp_fork, c3c_fork_probe, NULL);
+	if (err)
+		return err;
+	for (i = 0; i < ARRAY_SIZE(c3c_fork_hooks); i++) {
+		err = c3c_hook_register(&c3c_fork_hooks[i]);
+		if (err) {
+			c3c_fork_exit();
+			return err;
+		}
+	}
+	return 0;
+}
+
+void c3c_fork_exit(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(c3c_fork_hooks); i++)
+		c3c_hook_unregister(&c3c_fork_hooks[i]);
+	if (c3c_tp_fork) {
+		tracepoint_probe_unregister(c3c_tp_fork, c3c_fork_probe, NULL);
+		tracepoint_synchronize_unregister();
+		c3c_tp_fork = NULL;
+	}
+}

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ftrace hooks by name, and the call gate.
+ *
+ * Debian 6.12 seals the ENDBR of functions whose address is never taken, so
+ * an indirect CALL/JMP into an unexported kernel function BUGs on IBT
+ * hardware. The only way this module enters unexported code is the gate: a
+ * module "carrier" function whose ftrace site is patched to hand control to
+ * the target by rewriting the saved instruction pointer, which ftrace's
+ * trampoline then returns to with RET. That is the transfer livepatch uses;
+ * IBT does not check RET. The carrier keeps the caller's arguments in
+ * place, so the target runs as if called directly.
+ */
+#include "c3c.h"
+
+#include <linux/kprobes.h>
+#include <linux/module.h>
+
+int c3c_hook_register(struct c3c_hook *h)
+{
+	int err;
+
+	h->ops.func = h->func;
+	/*
+	 * PERMANENT: kernel.ftrace_enabled=0 must not silently switch off a
+	 * security hook. RECURSION: ftrace guards the callbacks.
+	 */
+	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION |
+		       FTRACE_OPS_FL_PERMANENT | h->flags;
+	if (h->carrier)
+		err = ftrace_set_filter_ip(&h->ops, (unsigned long)h->carrier,
+					   0, 0);
+	else
+		err = ftrace_set_filter(&h->ops, (unsigned char *)h->name,
+					strlen(h->name), 0);
+	if (err) {
+		pr_err("cannot filter on %s: %d\n", h->name, err);
+		return err;
+	}
+	err = register_ftrace_function(&h->ops);
+	if (err) {
+		pr_err("cannot hook %s: %d\n", h->name, err);
+		ftrace_free_filter(&h->ops);
+		return err;
+	}
+	h->registered = true;
+	return 0;
+}
+
+void c3c_hook_unregister(struct c3c_hook *h)
+{
+	if (!h->registered)
+		return;
+	unregister_ftrace_function(&h->ops);
+	ftrace_free_filter(&h->ops);
+	h->registered = false;
+}
+
+static void notrace c3c_gate_func(unsigned long ip, unsigned long parent_ip,
+				  struct ftrace_ops *op,
+				  struct ftrace_regs *fregs)
+{
+	struct c3c_hook *h = container_of(op, struct c3c_hook, ops);
+
+	c3c_redirect(fregs, (void *)h->target);
+}
+
+/*
+ * Carriers. noipa: the compiler must neither inline them nor assume their
+ * return value; the bodies only run if the gate is not armed, and then
+ * fail closed.
+ */
+static __attribute__((__noipa__)) unsigned long
+c3c_gate_kallsyms_lookup_name(const char *name)
+{
+	return 0;
+}
+
+static __attribute__((__noipa__)) pid_t
+c3c_gate_kernel_clone(struct kernel_clone_args *args)
+{
+	return -EOPNOTSUPP;
+}
+
+static __attribute__((__noipa__)) int
+c3c_gate_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
+			   void *data, struct path *path)
+{
+	return -EOPNOTSUPP;
+}
+
+enum { GATE_KALLSYMS, GATE_KERNEL_CLONE, GATE_PATH_FROM_STASHED, NR_GATES };
+
+static struct c3c_hook c3c_gates[NR_GATES] = {
+	[GATE_KALLSYMS] = {
+		.name = "kallsyms_lookup_name",
+		.carrier = c3c_gate_kallsyms_lookup_name,
+	},
+	[GATE_KERNEL_CLONE] = {
+		.name = "kernel_clone",
+		.carrier = c3c_gate_kernel_clone,
+	},
+	[GATE_PATH_FROM_STASHED] = {
+		.name = "path_from_stashed",
+		.carrier = c3c_gate_path_from_stashed,
+	},
+};
+
+static int c3c_gate_arm(struct c3c_hook *g, unsigned long target)
+{
+	g->func = c3c_gate_func;
+	g->flags = FTRACE_OPS_FL_IPMODIFY;
+	g->target = target;
+	return c3c_hook_register(g);
+}
+
+/* kallsyms_lookup_name is not exported: a kprobe tells where it is. */
+static unsigned long c3c_kprobe_addr(const char *name)
+{
+	struct kprobe kp = { .symbol_name = name };
+	unsigned long addr;
+
+	if (register_kprobe(&kp))
+		return 0;
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+	return addr;
+}
+
+unsigned long c3c_lookup(const char *name)
+{
+	return c3c_gate_kallsyms_lookup_name(name);
+}
+
+pid_t c3c_kernel_clone(struct kernel_clone_args *args)
+{
+	return c3c_gate_kernel_clone(args);
+}
+
+int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
+			  void *data, struct path *path)
+{
+	return c3c_gate_path_from_stashed(stashed, mnt, data, path);
+}
+
+int c3c_gates_init(void)
+{
+	unsigned long addr;
+	int i, err;
+
+	addr = c3c_kprobe_addr(c3c_gates[GATE_KALLSYMS].name);
+	if (!addr) {
+		pr_err("cannot locate kallsyms_lookup_name\n");
+		return -ENOENT;
+	}
+	err = c3c_gate_arm(&c3c_gates[GATE_KALLSYMS], addr);
+	if (err)
+		return err;
+
+	for (i = GATE_KALLSYMS + 1; i < NR_GATES; i++) {
+		addr = c3c_lookup(c3c_gates[i].name);
+		if (!addr)	/* path_from_stashed: pidfs kernels only */
+			continue;
+		err = c3c_gate_arm(&c3c_gates[i], addr);
+		if (err) {
+			c3c_gates_exit();
+			return err;
+		}
+	}
+	if (!c3c_gates[GATE_KERNEL_CLONE].registered) {
+		pr_err("cannot locate kernel_clone\n");
+		c3c_gates_exit();
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void c3c_gates_exit(void)
+{
+	int i;
+
+	for (i = 0; i < NR_GATES; i++)
+		c3c_hook_unregister(&c3c_gates[i]);
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PIDFD_GET_INFO as Linux 7.1 answers it, for kernels that lack it: the
+ * identity and credentials of the process behind a pidfd and, for a
+ * process this module tracks, its exit status, which stays readable after
+ * the autoreap for as long as a pidfd for it is open.
+ */
+#include "c3c.h"
+
+#include <linux/cgroup.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+#include <linux/user_namespace.h>
+
+/*
+ * The status of a tracked process that has exited. Between the moment
+ * pollers see the exit and the moment do_notify_parent() records it, the
+ * still-hashed task has it: no window where poll says dead and the status
+ * is missing.
+ */
+static bool c3c_exit_info(struct pid *pid, int *code)
+{
+	struct task_struct *task;
+	struct c3c_task *t;
+	bool ret = false;
+
+	rcu_read_lock();
+	t = c3c_task_find(pid);
+	if (!t)
+		goto out;
+	/* Pairs with the release in c3c_task_exited(): code is set. */
+	if (smp_load_acquire(&t->flags) & C3C_T_EXITED) {
+		*code = READ_ONCE(t->exit_code);
+		ret = true;
+		goto out;
+	}
+	task = pid_task(pid, PIDTYPE_PID);
+	if (task && READ_ONCE(task->exit_state) && thread_group_empty(task)) {
+		*code = c3c_exit_status(task);
+		ret = true;
+	}
+out:
+	rcu_read_unlock();
+	return ret;
+}
+
+static int c3c_copy_info_out(void __user *uinfo, size_t usize,
+			     const void *kinfo, size_t ksize)
+{
+	if (copy_to_user(uinfo, kinfo, min(usize, ksize)))
+		return -EFAULT;
+	if (usize > ksize && clear_user(uinfo + ksize, usize - ksize))
+		return -EFAULT;
+	return 0;
+}
+
+int c3c_pidfd_info(struct pid *pid, struct clone3_compat_pidfd_info __user *uinfo,
+		   size_t usize)
+{
+	struct clone3_compat_pidfd_info kinfo = {};
+	struct user_namespace *ns = current_user_ns();
+	struct task_struct *task;
+	const struct cred *c;
+	u64 mask;
+	int code;
+
+	if (!uinfo)
+		return -EINVAL;
+	if (usize < CLONE3_COMPAT_PIDFD_INFO_SIZE_VER0)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	if (get_user(mask, &uinfo->mask))
+		return -EFAULT;
+
+	if ((mask & CLONE3_COMPAT_PIDFD_INFO_EXIT) && c3c_exit_info(pid, &code)) {
+		kinfo.mask |= CLONE3_COMPAT_PIDFD_INFO_EXIT;
+		kinfo.exit_code = code;
+	}
+
+	task = get_pid_task(pid, PIDTYPE_PID);
+	if (!task) {
+		/* Reaped: only the exit status is left to report. */
+		if (!(mask & CLONE3_COMPAT_PIDFD_INFO_EXIT))
+			return -ESRCH;
+		goto copy_out;
+	}
+	if (!pid_vnr(pid)) {
+		put_task_struct(task);
+		return -EREMOTE;
+	}
+
+	c = get_task_cred(task);
+	kinfo.ruid = from_kuid_munged(ns, c->uid);
+	kinfo.rgid = from_kgid_munged(ns, c->gid);
+	kinfo.euid = from_kuid_munged(ns, c->euid);
+	kinfo.egid = from_kgid_munged(ns, c->egid);
+	kinfo.suid = from_kuid_munged(ns, c->suid);
+	kinfo.sgid = from_kgid_munged(ns, c->sgid);
+	kinfo.fsuid = from_kuid_munged(ns, c->fsuid);
+	kinfo.fsgid = from_kgid_munged(ns, c->fsgid);
+	put_cred(c);
+	kinfo.mask |= CLONE3_COMPAT_PIDFD_INFO_CREDS;
+
+	if (mask & CLONE3_COMPAT_PIDFD_INFO_CGROUPID) {
+		rcu_read_lock();
+		kinfo.cgroupid = cgroup_id(task_dfl_cgroup(task));
+		rcu_read_unlock();
+		kinfo.mask |= CLONE3_COMPAT_PIDFD_INFO_CGROUPID;
+	}
+
+	/* Identifiers last, to narrow the window in which they go stale. */
+	kinfo.ppid = task_ppid_nr_ns(task, NULL);
+	kinfo.tgid = task_tgid_vnr(task);
+	kinfo.pid = task_pid_vnr(task);
+	kinfo.mask |= CLONE3_COMPAT_PIDFD_INFO_PID;
+	put_task_struct(task);
+	if (kinfo.pid == 0 || kinfo.tgid == 0 ||
+	    (kinfo.ppid == 0 && kinfo.pid != 1))
+		return -ESRCH;
+copy_out:
+	return c3c_copy_info_out(uinfo, usize, &kinfo, sizeof(kinfo));
+}
+
+long c3c_ioctl_pidfd_get_info(void __user *arg)
+{
+	struct clone3_compat_pidfd_get_info req;
+	struct file *file;
+	struct pid *pid;
+	size_t usize;
+	long ret;
+
+	ret = c3c_copy_args_in(&req, sizeof(req),
+			       CLONE3_COMPAT_PIDFD_GET_INFO_SIZE_VER0, arg,
+			       &usize);
+	if (ret)
+		return ret;
+	if (req.__reserved)
+		return -EINVAL;
+	file = fget(req.pidfd);
+	if (!file)
+		return -EBADF;
+	pid = c3c_pidfd_pid(file);
+	if (IS_ERR(pid))
+		ret = PTR_ERR(pid);
+	else
+		ret = c3c_pidfd_info(pid, u64_to_user_ptr(req.info),
+				     req.info_size);
+	fput(file);
+	return ret;
+}
