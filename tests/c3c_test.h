@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the kselftest-harness tests of clone3-compat. They run
+ * inside a guest booted with the module loaded (see scripts/check).
+ */
+#ifndef C3C_TEST_H
+#define C3C_TEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#include "../include/uapi/linux/clone3_compat.h"
+
+#ifndef __WALL
+#define __WALL 0x40000000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static inline int c3c_dev(void)
+{
+	return open(CLONE3_COMPAT_DEVICE, O_RDWR | O_CLOEXEC);
+}
+
+/* clone3 through the device: -1 and errno on failure, like the syscall. */
+static inline pid_t c3c_spawn(struct clone_args *args, size_t size)
+{
+	struct clone3_compat_clone3 req = {
+		.size = sizeof(req),
+		.args = (uintptr_t)args,
+		.args_size = size,
+	};
+	int fd = c3c_dev();
+	pid_t pid;
+	int err;
+
+	if (fd < 0)
+		return -1;
+	pid = ioctl(fd, CLONE3_COMPAT_IOC_CLONE3, &req);
+	err = errno;
+	close(fd);	/* parent and child each close their own copy */
+	errno = err;
+	return pid;
+}
+
+static inline pid_t sys_clone3(struct clone_args *args, size_t size)
+{
+	return syscall(__NR_clone3, args, size);
+}
+
+static inline int sys_pidfd_open(pid_t pid, unsigned int flags)
+{
+	return syscall(__NR_pidfd_open, pid, flags);
+}
+
+static inline int sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return syscall(__NR_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static inline int sys_pidfd_getfd(int pidfd, int fd)
+{
+	return syscall(__NR_pidfd_getfd, pidfd, fd, 0);
+}
+
+/* Spawn with the given 7.1 + legacy flags through the device. */
+static inline pid_t c3c_spawn_flags(uint64_t flags, int *pidfd)
+{
+	struct clone_args args = {
+		.flags = flags,
+		.pidfd = (uintptr_t)pidfd,
+	};
+
+	return c3c_spawn(&args, sizeof(args));
+}
+
+static inline int c3c_get_info(int pidfd, struct clone3_compat_pidfd_info *info,
+			       uint64_t mask)
+{
+	struct clone3_compat_pidfd_get_info req = {
+		.size = sizeof(req),
+		.pidfd = pidfd,
+		.info = (uintptr_t)info,
+		.info_size = sizeof(*info),
+	};
+	int fd = c3c_dev(), ret, err;
+
+	memset(info, 0, sizeof(*info));
+	info->mask = mask;
+	ret = ioctl(fd, CLONE3_COMPAT_IOC_PIDFD_GET_INFO, &req);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
+static inline int c3c_features(struct clone3_compat_features *f)
+{
+	int fd = c3c_dev(), ret, err;
+
+	memset(f, 0, sizeof(*f));
+	f->size = sizeof(*f);
+	ret = ioctl(fd, CLONE3_COMPAT_IOC_FEATURES, f);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
+/* Wait until the pidfd polls readable; false on timeout. */
+static inline bool c3c_wait_pidfd(int pidfd, int timeout_ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+/* The state letter of /proc/PID/stat, 0 when the process is gone. */
+static inline char c3c_proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * Wait up to @ms for @pid to vanish from /proc, failing if it is ever seen
+ * as a zombie: an autoreaped process is released right after its exit.
+ */
+static inline int c3c_gone_no_zombie(pid_t pid, int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		char s = c3c_proc_state(pid);
+
+		if (s == 0)
+			return 0;
+		if (s == 'Z')
+			return -1;
+		usleep(1000);
+	}
+	return -2;
+}
+
+/* No child of ours is waitable, not even a zombie clone child. */
+static inline bool c3c_no_waitable_child(void)
+{
+	siginfo_t si = { 0 };
+
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | __WALL) == -1 &&
+	       errno == ECHILD;
+}
+
+/* Wait (bounded) for the module's tracked-state counters to drain. */
+static inline bool c3c_state_drained(int ms)
+{
+	struct clone3_compat_features f;
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (c3c_features(&f) == 0 && f.tracked == 0 &&
+		    f.autokill_files == 0)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+#endif /* C3C_TEST_H */
