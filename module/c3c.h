@@ -72,8 +72,9 @@ struct c3c_task {
 	int exit_code;		/* wait status, valid with C3C_T_EXITED */
 };
 
-#define C3C_T_AUTOREAP	BIT(0)
-#define C3C_T_EXITED	BIT(1)
+#define C3C_T_AUTOREAP	BIT(0)	/* CLONE_AUTOREAP */
+#define C3C_T_EXITED	BIT(1)	/* exit_code is valid */
+#define C3C_T_PIDFD	BIT(2)	/* keep the exit status for pidfds */
 
 extern atomic_t c3c_nr_tasks;
 extern atomic_t c3c_nr_files;
@@ -82,7 +83,8 @@ int c3c_state_init(void);
 void c3c_state_exit(void);
 struct c3c_task *c3c_task_alloc(void);
 void c3c_task_free(struct c3c_task *t);
-void c3c_task_link(struct c3c_task *t, struct pid *pid);
+void c3c_task_link(struct c3c_task *t, struct pid *pid, u32 flags);
+struct c3c_task *c3c_task_get(struct pid *pid, u32 flags, gfp_t gfp);
 struct c3c_task *c3c_task_find(struct pid *pid);
 void c3c_task_exited(struct c3c_task *t, int exit_code);
 void c3c_file_pin(void);
@@ -100,7 +102,8 @@ struct c3c_ctx {
 	struct task_struct *task;	/* the caller */
 	struct kernel_clone_args kargs;
 	u64 new_flags;			/* the 7.1 bits, stripped from kargs */
-	struct c3c_task *entry;		/* preallocated autoreap entry */
+	struct c3c_task *entry;		/* preallocated state entry */
+	u32 entry_flags;		/* C3C_T_* it is linked with */
 	struct file *pidfile;		/* the marked AUTOKILL pidfd file */
 	int error;			/* commit failed: child was killed */
 	bool committed;			/* the fork probe has run */
@@ -124,7 +127,10 @@ int c3c_exit_status(struct task_struct *tsk);
 /* compat.c: what differs between kernel versions. */
 int c3c_compat_init(void);
 void c3c_compat_exit(void);
-struct pid *c3c_pidfd_pid(struct file *file);
+extern const bool c3c_pidfd_entries;
+struct pid *c3c_pidfd_pid(const struct file *file);
+bool c3c_pid_has_pidfd(struct pid *pid);
+long c3c_pidfd_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 void c3c_wake_pidfd(struct task_struct *tsk);
 void c3c_autokill_release(struct file *file, struct pid *pid);
 

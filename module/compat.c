@@ -12,13 +12,21 @@
  * cannot set it), so the mark identifies that one struct file. The file is
  * created by this module in place of the kernel's creator, for our
  * in-flight clone only, and marked before copy_process() installs it.
- * Release:
- *  - anon inode: an entry hook on pidfd_release(), called for pidfds only;
- *  - pidfs: an fsnotify close mark on the child's pidfs inode, so closes
- *    of unrelated files pay nothing (fsnotify() returns at once for
- *    inodes without marks).
- * Either way: SIGKILL to the thread group of the struct pid, from the
- * kernel (no permission check), a no-op once the process is gone.
+ *
+ * pidfs (6.9+): release is seen through an fsnotify close mark on the
+ * child's pidfs inode, so closes of unrelated files pay nothing
+ * (fsnotify() returns at once for inodes without marks); PIDFD_GET_INFO
+ * is added by redirecting that one command of pidfd_ioctl().
+ *
+ * anon inode (before 6.9): there is no pidfd ioctl op and the kernel's
+ * ioctl path has no pidfd-specific step to hook, so pidfds made while the
+ * module is loaded get the module's file_operations, with the kernel's
+ * behaviour rebuilt from exported functions plus PIDFD_GET_INFO and the
+ * AUTOKILL release. pidfd_pid(), the only place that checks the ops, is
+ * replaced to accept both. Such a file pins the module, as any file does.
+ *
+ * Either way the kill is SIGKILL to the thread group of the struct pid,
+ * from the kernel (no permission check), a no-op once it is gone.
  */
 #include "c3c.h"
 
@@ -26,23 +34,16 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fsnotify_backend.h>
+#include <linux/module.h>
 #include <linux/poll.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 /* C3C_PIDFS: set by Kbuild when the kernel tree has pidfs (6.9+). */
 
+/* The kernel's pidfd file_operations. */
 static const struct file_operations *c3c_pidfd_fops;
-
-struct pid *c3c_pidfd_pid(struct file *file)
-{
-	if (file->f_op != c3c_pidfd_fops)
-		return ERR_PTR(-EBADF);
-#ifdef C3C_PIDFS
-	return file_inode(file)->i_private;
-#else
-	return file->private_data;
-#endif
-}
 
 void c3c_wake_pidfd(struct task_struct *tsk)
 {
@@ -93,7 +94,47 @@ void c3c_autokill_release(struct file *file, struct pid *pid)
 	c3c_file_unpin();
 }
 
+/*
+ * 7.1's pidfd ioctls: GET_INFO is extensible, so its direction and type
+ * must match and its size be at least VER0; anything else is ENOTTY.
+ */
+#define C3C_PIDFS_MAGIC		0xFF
+#define C3C_PIDFD_GET_INFO_NR	11
+
+long c3c_pidfd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	if (cmd == FS_IOC_GETVERSION) {
+		if (!arg)
+			return -EINVAL;
+		return put_user(file_inode(file)->i_generation,
+				(__u32 __user *)arg);
+	}
+	if (_IOC_TYPE(cmd) != C3C_PIDFS_MAGIC ||
+	    _IOC_NR(cmd) != C3C_PIDFD_GET_INFO_NR ||
+	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
+	    _IOC_SIZE(cmd) < CLONE3_COMPAT_PIDFD_INFO_SIZE_VER0)
+		return -ENOTTY;
+	return c3c_pidfd_info(c3c_pidfd_pid(file), (void __user *)arg,
+			      _IOC_SIZE(cmd));
+}
+
 #ifdef C3C_PIDFS
+
+/* pidfs keeps the exit status itself only from 6.15 on. */
+const bool c3c_pidfd_entries;
+
+struct pid *c3c_pidfd_pid(const struct file *file)
+{
+	if (file->f_op != c3c_pidfd_fops)
+		return ERR_PTR(-EBADF);
+	return file_inode(file)->i_private;
+}
+
+/* A pidfd exists (or did, moments ago) while the dentry is stashed. */
+bool c3c_pid_has_pidfd(struct pid *pid)
+{
+	return READ_ONCE(pid->stashed);
+}
 
 static struct vfsmount *c3c_pidfs_mnt;
 static struct fsnotify_group *c3c_group;
@@ -183,10 +224,31 @@ static void notrace c3c_pidfd_create_hook(unsigned long ip,
 		c3c_redirect(fregs, c3c_pidfs_alloc_file);
 }
 
+static void notrace c3c_pidfd_ioctl_hook(unsigned long ip,
+					 unsigned long parent_ip,
+					 struct ftrace_ops *op,
+					 struct ftrace_regs *fregs)
+{
+	unsigned int cmd = c3c_arg(fregs, 1);
+
+	if (!READ_ONCE(c3c_transparent))
+		return;
+	/* 6.12 has the namespace ioctls _IO(0xFF, 1..10); 7.1 the rest. */
+	if (_IOC_TYPE(cmd) == C3C_PIDFS_MAGIC && _IOC_DIR(cmd) == _IOC_NONE &&
+	    _IOC_NR(cmd) >= 1 && _IOC_NR(cmd) < C3C_PIDFD_GET_INFO_NR)
+		return;
+	c3c_redirect(fregs, c3c_pidfd_ioctl);
+}
+
 static struct c3c_hook c3c_pidfd_hooks[] = {
 	{
 		.name = "pidfs_alloc_file",
 		.func = c3c_pidfd_create_hook,
+		.flags = FTRACE_OPS_FL_IPMODIFY,
+	},
+	{
+		.name = "pidfd_ioctl",
+		.func = c3c_pidfd_ioctl_hook,
 		.flags = FTRACE_OPS_FL_IPMODIFY,
 	},
 };
@@ -221,26 +283,109 @@ static void c3c_compat_teardown(void)
 
 #else /* !C3C_PIDFS */
 
-/* __pidfd_prepare() for our AUTOKILL clone: the kernel's, plus the mark. */
+/* The kernel cannot tell whether a process has a pidfd: track them. */
+const bool c3c_pidfd_entries = true;
+
+static const struct file_operations c3c_fops;
+
+struct pid *c3c_pidfd_pid(const struct file *file)
+{
+	if (file->f_op != c3c_pidfd_fops && file->f_op != &c3c_fops)
+		return ERR_PTR(-EBADF);
+	return file->private_data;
+}
+
+bool c3c_pid_has_pidfd(struct pid *pid)
+{
+	return false;	/* our pidfds made an entry already */
+}
+
+static int c3c_pidfd_release(struct inode *inode, struct file *file)
+{
+	struct pid *pid = file->private_data;
+
+	if (file->f_flags & O_TRUNC)
+		c3c_autokill_release(file, pid);
+	file->private_data = NULL;
+	put_pid(pid);
+	return 0;
+}
+
+/* Readable once the whole thread group has exited, as the kernel's. */
+static __poll_t c3c_pidfd_poll(struct file *file, struct poll_table_struct *pts)
+{
+	struct pid *pid = file->private_data;
+
+	poll_wait(file, &pid->wait_pidfd, pts);
+	return thread_group_exited(pid) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+/* The kernel's fdinfo: the pid in the reader's /proc, then per level. */
+static void c3c_pidfd_show_fdinfo(struct seq_file *m, struct file *f)
+{
+	struct pid *pid = f->private_data;
+	struct pid_namespace *ns = NULL;
+	pid_t nr = -1;
+	int i;
+
+	if (likely(pid_has_task(pid, PIDTYPE_PID))) {
+		ns = proc_pid_ns(file_inode(m->file)->i_sb);
+		nr = pid_nr_ns(pid, ns);
+	}
+	seq_put_decimal_ll(m, "Pid:\t", nr);
+	seq_put_decimal_ll(m, "\nNSpid:\t", nr);
+	if (nr > 0)
+		for (i = ns->level + 1; i <= pid->level; i++)
+			seq_put_decimal_ll(m, "\t", pid->numbers[i].nr);
+	seq_putc(m, '\n');
+}
+
+static const struct file_operations c3c_fops = {
+	.owner = THIS_MODULE,
+	.release = c3c_pidfd_release,
+	.poll = c3c_pidfd_poll,
+	.show_fdinfo = c3c_pidfd_show_fdinfo,
+	.unlocked_ioctl = c3c_pidfd_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/* __pidfd_prepare(), making the pidfd with our ops, marked for AUTOKILL. */
 static int c3c_pidfd_prepare(struct pid *pid, unsigned int flags,
 			     struct file **ret)
 {
+	bool autokill, has_task = pid_has_task(pid, PIDTYPE_PID);
 	struct file *file;
 	int fd;
 
 	if (flags & ~(O_NONBLOCK | O_RDWR | O_CLOEXEC))
 		return -EINVAL;
+	/*
+	 * pidfd_open(): keep the exit status for PIDFD_INFO_EXIT. (A clone's
+	 * child gets its entry when the clone commits.)
+	 */
+	if (has_task) {
+		struct c3c_task *t = c3c_task_alloc();
+
+		if (!t)
+			return -ENOMEM;
+		c3c_task_link(t, pid, C3C_T_PIDFD);
+	}
+	rcu_read_lock();
+	autokill = c3c_autokill_ctx(pid);
+	rcu_read_unlock();
+
 	fd = get_unused_fd_flags(O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	file = anon_inode_getfile("[pidfd]", c3c_pidfd_fops, pid,
+	file = anon_inode_getfile("[pidfd]", &c3c_fops, pid,
 				  flags | O_RDWR | O_CLOEXEC);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		return PTR_ERR(file);
 	}
-	get_pid(pid);	/* held by the file, put by pidfd_release() */
-	c3c_autokill_marked(file);
+	get_pid(pid);	/* held by the file, put by c3c_pidfd_release() */
+	if (autokill)
+		c3c_autokill_marked(file);
 	*ret = file;
 	return fd;
 }
@@ -250,33 +395,29 @@ static void notrace c3c_pidfd_create_hook(unsigned long ip,
 					  struct ftrace_ops *op,
 					  struct ftrace_regs *fregs)
 {
-	if (c3c_autokill_ctx((struct pid *)c3c_arg(fregs, 0)))
+	if (READ_ONCE(c3c_transparent) ||
+	    c3c_autokill_ctx((struct pid *)c3c_arg(fregs, 0)))
 		c3c_redirect(fregs, c3c_pidfd_prepare);
 }
 
-static void notrace c3c_pidfd_release_hook(unsigned long ip,
-					   unsigned long parent_ip,
-					   struct ftrace_ops *op,
-					   struct ftrace_regs *fregs)
+static void notrace c3c_pidfd_pid_hook(unsigned long ip,
+				       unsigned long parent_ip,
+				       struct ftrace_ops *op,
+				       struct ftrace_regs *fregs)
 {
-	struct file *file = (struct file *)c3c_arg(fregs, 1);
-
-	if (likely(!atomic_read(&c3c_nr_files)) ||
-	    !(file->f_flags & O_TRUNC))
-		return;
-	/* pidfd_release() clears private_data: read the pid first. */
-	c3c_autokill_release(file, file->private_data);
+	c3c_redirect(fregs, c3c_pidfd_pid);
 }
 
 static struct c3c_hook c3c_pidfd_hooks[] = {
 	{
-		.name = "__pidfd_prepare",
-		.func = c3c_pidfd_create_hook,
+		.name = "pidfd_pid",
+		.func = c3c_pidfd_pid_hook,
 		.flags = FTRACE_OPS_FL_IPMODIFY,
 	},
 	{
-		.name = "pidfd_release",
-		.func = c3c_pidfd_release_hook,
+		.name = "__pidfd_prepare",
+		.func = c3c_pidfd_create_hook,
+		.flags = FTRACE_OPS_FL_IPMODIFY,
 	},
 };
 

@@ -41,10 +41,12 @@ static void notrace c3c_copy_process_hook(unsigned long ip,
 					  struct ftrace_regs *fregs)
 {
 	struct kernel_clone_args *args = (void *)c3c_arg(fregs, 3);
+	struct c3c_task *t;
 
 	if (likely(!(args->flags & CLONE_PARENT)) || !c3c_tracking())
 		return;
-	if (c3c_task_find(task_tgid(current)))
+	t = c3c_task_find(task_tgid(current));
+	if (t && (READ_ONCE(t->flags) & C3C_T_AUTOREAP))
 		c3c_redirect(fregs, c3c_copy_process_einval);
 }
 
@@ -73,19 +75,24 @@ static void notrace c3c_notify_parent_hook(unsigned long ip,
 					   struct ftrace_ops *op,
 					   struct ftrace_regs *fregs)
 {
-	struct task_struct *tsk;
-	struct c3c_task *t;
+	struct task_struct *tsk = (void *)c3c_arg(fregs, 0);
+	struct pid *pid = task_pid(tsk);
+	struct c3c_task *t = NULL;
 
-	if (likely(!c3c_tracking()))
+	if (likely(!c3c_tracking()) && !c3c_pid_has_pidfd(pid))
 		return;
-	tsk = (void *)c3c_arg(fregs, 0);
-	t = c3c_task_find(task_pid(tsk));
+	if (c3c_tracking())
+		t = c3c_task_find(pid);
+	/* Keep the status of a process with a pidfd: PIDFD_INFO_EXIT. */
+	if (!t && c3c_pid_has_pidfd(pid))
+		t = c3c_task_get(pid, C3C_T_PIDFD, GFP_ATOMIC);
 	if (!t)
 		return;
-	if (tsk->ptrace) {
+	if (!(READ_ONCE(t->flags) & C3C_T_AUTOREAP) || tsk->ptrace) {
 		/*
-		 * The tracer sees the exit as usual. Once it reaps or
-		 * detaches, the kernel asks again with ptrace cleared.
+		 * Not ours to reap. A traced one: the tracer sees the exit
+		 * as usual; once it reaps or detaches, the kernel asks
+		 * again with ptrace cleared.
 		 */
 		c3c_task_exited(t, c3c_exit_status(tsk));
 		return;
@@ -104,7 +111,7 @@ static void c3c_fork_probe(void *data, struct task_struct *parent,
 	if (ctx->new_flags & CLONE3_COMPAT_NNP)
 		task_set_no_new_privs(child);
 	if (ctx->entry) {
-		c3c_task_link(ctx->entry, task_tgid(child));
+		c3c_task_link(ctx->entry, task_tgid(child), ctx->entry_flags);
 		ctx->entry = NULL;
 	}
 	if ((ctx->new_flags & CLONE3_COMPAT_PIDFD_AUTOKILL) && !ctx->pidfile) {

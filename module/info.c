@@ -10,40 +10,51 @@
 #include <linux/cgroup.h>
 #include <linux/cred.h>
 #include <linux/file.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/user_namespace.h>
 
 /*
- * The status of a tracked process that has exited. Between the moment
- * pollers see the exit and the moment do_notify_parent() records it, the
- * still-hashed task has it: no window where poll says dead and the status
- * is missing.
+ * The exit status, as 7.1 keeps it for pidfds: once the process has been
+ * reaped. An autoreaped one has it as soon as it is dead: between the
+ * moment pollers see the exit and the moment do_notify_parent() records
+ * it, the still-hashed task has it, so poll never says dead while the
+ * status is missing.
  */
 static bool c3c_exit_info(struct pid *pid, int *code)
 {
 	struct task_struct *task;
 	struct c3c_task *t;
 	bool ret = false;
+	u32 flags;
 
 	rcu_read_lock();
 	t = c3c_task_find(pid);
 	if (!t)
 		goto out;
 	/* Pairs with the release in c3c_task_exited(): code is set. */
-	if (smp_load_acquire(&t->flags) & C3C_T_EXITED) {
+	flags = smp_load_acquire(&t->flags);
+	task = pid_task(pid, PIDTYPE_PID);
+	if ((flags & C3C_T_EXITED) &&
+	    (!task || (flags & C3C_T_AUTOREAP))) {
 		*code = READ_ONCE(t->exit_code);
 		ret = true;
-		goto out;
-	}
-	task = pid_task(pid, PIDTYPE_PID);
-	if (task && READ_ONCE(task->exit_state) && thread_group_empty(task)) {
+	} else if ((flags & C3C_T_AUTOREAP) && task &&
+		   READ_ONCE(task->exit_state) && thread_group_empty(task)) {
 		*code = c3c_exit_status(task);
 		ret = true;
 	}
 out:
 	rcu_read_unlock();
 	return ret;
+}
+
+static bool c3c_pid_in_current_pidns(struct pid *pid)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+
+	return ns->level <= pid->level && pid->numbers[ns->level].ns == ns;
 }
 
 static int c3c_copy_info_out(void __user *uinfo, size_t usize,
@@ -70,10 +81,11 @@ int c3c_pidfd_info(struct pid *pid, struct clone3_compat_pidfd_info __user *uinf
 		return -EINVAL;
 	if (usize < CLONE3_COMPAT_PIDFD_INFO_SIZE_VER0)
 		return -EINVAL;
-	if (usize > PAGE_SIZE)
-		return -E2BIG;
 	if (get_user(mask, &uinfo->mask))
 		return -EFAULT;
+	/* Only processes in the caller's pid namespace hierarchy, reaped or not. */
+	if (!c3c_pid_in_current_pidns(pid))
+		return -EREMOTE;
 
 	if ((mask & CLONE3_COMPAT_PIDFD_INFO_EXIT) && c3c_exit_info(pid, &code)) {
 		kinfo.mask |= CLONE3_COMPAT_PIDFD_INFO_EXIT;
@@ -87,11 +99,6 @@ int c3c_pidfd_info(struct pid *pid, struct clone3_compat_pidfd_info __user *uinf
 			return -ESRCH;
 		goto copy_out;
 	}
-	if (!pid_vnr(pid)) {
-		put_task_struct(task);
-		return -EREMOTE;
-	}
-
 	c = get_task_cred(task);
 	kinfo.ruid = from_kuid_munged(ns, c->uid);
 	kinfo.rgid = from_kgid_munged(ns, c->gid);
@@ -117,8 +124,7 @@ int c3c_pidfd_info(struct pid *pid, struct clone3_compat_pidfd_info __user *uinf
 	kinfo.pid = task_pid_vnr(task);
 	kinfo.mask |= CLONE3_COMPAT_PIDFD_INFO_PID;
 	put_task_struct(task);
-	if (kinfo.pid == 0 || kinfo.tgid == 0 ||
-	    (kinfo.ppid == 0 && kinfo.pid != 1))
+	if (kinfo.pid == 0 || kinfo.tgid == 0)
 		return -ESRCH;
 copy_out:
 	return c3c_copy_info_out(uinfo, usize, &kinfo, sizeof(kinfo));
@@ -139,6 +145,8 @@ long c3c_ioctl_pidfd_get_info(void __user *arg)
 		return ret;
 	if (req.__reserved)
 		return -EINVAL;
+	if (req.info_size > PAGE_SIZE)
+		return -E2BIG;
 	file = fget(req.pidfd);
 	if (!file)
 		return -EBADF;

@@ -77,7 +77,8 @@ static long c3c_ioctl_features(void __user *arg)
 		       CLONE3_COMPAT_MECH_AUTOREAP |
 		       CLONE3_COMPAT_MECH_AUTOKILL;
 	if (READ_ONCE(c3c_transparent))
-		f.mechanisms |= CLONE3_COMPAT_MECH_CLONE3;
+		f.mechanisms |= CLONE3_COMPAT_MECH_CLONE3 |
+				CLONE3_COMPAT_MECH_PIDFD_INFO;
 	f.pidfd_info_mask = CLONE3_COMPAT_PIDFD_INFO_PID |
 			    CLONE3_COMPAT_PIDFD_INFO_CREDS |
 			    CLONE3_COMPAT_PIDFD_INFO_CGROUPID |

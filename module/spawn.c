@@ -208,7 +208,11 @@ static long c3c_clone_with_ctx(struct c3c_clone *c)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
-	if (c->new_flags & CLONE3_COMPAT_AUTOREAP) {
+	if (c->new_flags & CLONE3_COMPAT_AUTOREAP)
+		ctx->entry_flags |= C3C_T_AUTOREAP;
+	if (c->kargs.flags & CLONE_PIDFD)
+		ctx->entry_flags |= C3C_T_PIDFD;
+	if (ctx->entry_flags) {
 		ctx->entry = c3c_task_alloc();
 		if (!ctx->entry) {
 			kfree(ctx);
@@ -239,7 +243,13 @@ long c3c_clone3(struct clone_args __user *uargs, size_t size)
 		return ret;
 	if (!c3c_clone3_args_valid(&c))
 		return -EINVAL;
-	if (!c.new_flags)
+	/*
+	 * Where the kernel cannot tell that a process has a pidfd, a clone
+	 * with CLONE_PIDFD is tracked too, so PIDFD_INFO_EXIT works after
+	 * the child is reaped.
+	 */
+	if (!c.new_flags &&
+	    !(c3c_pidfd_entries && (c.kargs.flags & CLONE_PIDFD)))
 		return c3c_kernel_clone(&c.kargs);
 	ret = c3c_check_new_flags(&c);
 	if (ret)

@@ -39,18 +39,45 @@ void c3c_task_free(struct c3c_task *t)
 	kmem_cache_free(c3c_task_cache, t);
 }
 
-/* The caller guarantees @pid stays valid (the new child holds it). */
-void c3c_task_link(struct c3c_task *t, struct pid *pid)
+/*
+ * Track @pid with @flags, merging into an entry it already has (a pidfd
+ * made before the clone committed, say); @t is consumed either way.
+ * The caller guarantees @pid stays valid. Safe in any context.
+ */
+void c3c_task_link(struct c3c_task *t, struct pid *pid, u32 flags)
 {
-	unsigned long flags;
+	struct c3c_task *old;
+	unsigned long irqflags;
 
+	raw_spin_lock_irqsave(&c3c_lock, irqflags);
+	old = c3c_task_find(pid);
+	if (old) {
+		/* Readers pair with this via smp_load_acquire(). */
+		smp_store_release(&old->flags, old->flags | flags);
+		raw_spin_unlock_irqrestore(&c3c_lock, irqflags);
+		kmem_cache_free(c3c_task_cache, t);
+		return;
+	}
 	__module_get(THIS_MODULE);
 	t->pid = get_pid(pid);
-	t->flags |= C3C_T_AUTOREAP;
-	raw_spin_lock_irqsave(&c3c_lock, flags);
+	t->flags = flags;
 	hash_add_rcu(c3c_tasks, &t->node, (unsigned long)pid);
 	atomic_inc(&c3c_nr_tasks);
-	raw_spin_unlock_irqrestore(&c3c_lock, flags);
+	raw_spin_unlock_irqrestore(&c3c_lock, irqflags);
+}
+
+/* An entry for @pid, made here if it has none; NULL without memory. */
+struct c3c_task *c3c_task_get(struct pid *pid, u32 flags, gfp_t gfp)
+{
+	struct c3c_task *t = c3c_task_find(pid);
+
+	if (t && (READ_ONCE(t->flags) & flags) == flags)
+		return t;
+	t = kmem_cache_zalloc(c3c_task_cache, gfp | __GFP_NOWARN);
+	if (!t)
+		return NULL;
+	c3c_task_link(t, pid, flags);
+	return c3c_task_find(pid);
 }
 
 /* Caller holds rcu_read_lock() or runs with preemption disabled. */
