@@ -1,0 +1,136 @@
+# clone3-compat: top-level entry points.
+#
+#   make / make module   build module/clone3_compat.ko for KDIR (default: the
+#                        headers of KVER, the running kernel)
+#   make install         install the module (updates/dkms) and the UAPI header
+#   make tests           build the test programs on the host into build/tests/
+#   make check           the test suite: host checks + the module and tests in
+#                        VMs on the kernel matrix (scripts/check)
+#   make demo            boot a Debian 6.12 kernel in a VM with the module
+#   make clean
+
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+PREFIX ?= /usr/local
+DESTDIR ?=
+# make check KERNELS="6.1 6.12-rt" overrides tests/kernels.txt
+KERNELS ?=
+
+all: module
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module modules
+
+# Debian's headers have no System.map, so Kbuild skips depmod: run it here
+# (not for a DESTDIR staging install).
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module INSTALL_MOD_DIR=updates/dkms \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	$(if $(DESTDIR),,depmod -a $(KVER))
+	install -d $(DESTDIR)$(PREFIX)/include/linux
+	install -m 0644 include/uapi/linux/*.h $(DESTDIR)$(PREFIX)/include/linux/
+
+tests:
+	scripts/build-tests build/tests
+
+check:
+	scripts/check $(KERNELS)
+
+demo:
+	scripts/demo
+
+# Kbuild's clean needs the headers; without them remove its outputs by hand.
+clean:
+	if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(CURDIR)/module clean; fi
+	cd module && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd Module.symvers modules.order
+	rm -rf build
+
+.PHONY: all module install tests check demo clean
+
+# ---------------------------------------------------------------- userspace
+# libclone3compat (shared + static + pkg-config), clone3-run, the man pages
+# and the Debian packages. Outputs go to build/; CFLAGS, CPPFLAGS and
+# LDFLAGS from the environment (dpkg-buildflags) are added to ours.
+#
+#   make lib tools       build/lib/, build/tools/clone3-run
+#   make install-lib install-tools install-man   (DESTDIR, PREFIX, LIBDIR)
+#   make deb             the .debs, in build/deb/ (scripts/check-deb tests them)
+VERSION := $(shell cat VERSION)
+LIB_SONAME := libclone3compat.so.0
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+C3C_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-Ilib -Iinclude/uapi
+
+LIB_OBJS := $(patsubst lib/%.c,build/lib/%.o,$(wildcard lib/*.c))
+LIB_SO := build/lib/libclone3compat.so.$(VERSION)
+LIB_A := build/lib/libclone3compat.a
+
+lib: $(LIB_SO) $(LIB_A)
+
+# One set of PIC objects serves both libraries (PIE programs link the .a).
+build/lib/%.o: lib/%.c $(wildcard lib/*.h) include/uapi/linux/clone3_compat.h
+	@mkdir -p $(@D)
+	$(CC) $(C3C_CFLAGS) -fPIC $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB_SO): $(LIB_OBJS) lib/libclone3compat.map
+	$(CC) -shared -Wl,-soname,$(LIB_SONAME) \
+		-Wl,--version-script=lib/libclone3compat.map -Wl,--no-undefined \
+		$(CFLAGS) $(LDFLAGS) -o $@ $(LIB_OBJS) -lpthread
+	ln -sf $(notdir $@) build/lib/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) build/lib/libclone3compat.so
+
+$(LIB_A): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+tools: build/tools/clone3-run
+
+build/tools/clone3-run: tools/clone3-run.c lib/clone3_compat.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) $(C3C_CFLAGS) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) \
+		-Lbuild/lib -lclone3compat
+
+# The .pc gets the paths of this install. ldconfig only for a live
+# install, where the new soname may be needed at once.
+install-lib: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/linux
+	install -m 0644 $(LIB_SO) $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	ln -sf libclone3compat.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libclone3compat.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		lib/libclone3compat.pc.in \
+		>$(DESTDIR)$(PKGCONFIGDIR)/libclone3compat.pc
+	install -m 0644 lib/clone3_compat.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 include/uapi/linux/clone3_compat.h \
+		$(DESTDIR)$(INCLUDEDIR)/linux/
+	$(if $(DESTDIR),,ldconfig || true)
+
+install-tools: tools
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 build/tools/clone3-run $(DESTDIR)$(BINDIR)/
+
+install-man:
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man4
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 man/*.4 $(DESTDIR)$(MANDIR)/man4/
+
+install: install-lib install-tools install-man
+
+# dpkg-buildpackage in a copy of the tree: its outputs land in build/deb/,
+# not next to the repository.
+deb:
+	rm -rf build/deb
+	mkdir -p build/deb/src
+	tar -c --exclude=./build --exclude=./.git . | tar -x -C build/deb/src
+	cd build/deb/src && dpkg-buildpackage -us -uc -b
+	rm -rf build/deb/src
+
+.PHONY: lib tools install-lib install-tools install-man deb
