@@ -761,6 +761,39 @@ TEST_F(spawn, clear_sighand_and_into_cgroup)
 	close(cg);
 }
 
+TEST_F(spawn, ordinary_child_exit_status_after_reap)
+{
+	struct clone3_compat_pidfd_info info;
+	int status, ofd, go[2];
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(pipe(go), 0);
+	pid = spawn_flags(CLONE_PIDFD, &self->pidfd, SIGCHLD);
+	if (pid == 0) {
+		close(go[1]);
+		_exit(read(go[0], &c, 1) == 0 ? 6 : 7);
+	}
+	ASSERT_GT(pid, 0);
+	close(go[0]);
+	ofd = sys_pidfd_open(pid, 0);
+	ASSERT_GE(ofd, 0);
+	close(go[1]);
+	ASSERT_TRUE(c3c_wait_pidfd(self->pidfd, 5000));
+	/* a zombie: 7.1 reports the exit status only once it is reaped */
+	ASSERT_EQ(c3c_get_info(self->pidfd, &info, CLONE3_COMPAT_PIDFD_INFO_EXIT), 0);
+	EXPECT_FALSE(info.mask & CLONE3_COMPAT_PIDFD_INFO_EXIT);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_EQ(status, 6 << 8);
+	EXPECT_EQ(exit_code_of(self->pidfd), 6 << 8);
+	EXPECT_EQ(exit_code_of(ofd), 6 << 8);
+	/* without the EXIT bit a reaped process is ESRCH */
+	errno = 0;
+	EXPECT_EQ(c3c_get_info(ofd, &info, CLONE3_COMPAT_PIDFD_INFO_PID), -1);
+	EXPECT_EQ(errno, ESRCH);
+	close(ofd);
+}
+
 TEST(zz_state_drained)
 {
 	/* Everything above is gone: the module holds nothing any more. */
