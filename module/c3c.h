@@ -84,7 +84,7 @@ void c3c_state_exit(void);
 struct c3c_task *c3c_task_alloc(void);
 void c3c_task_free(struct c3c_task *t);
 void c3c_task_link(struct c3c_task *t, struct pid *pid, u32 flags);
-struct c3c_task *c3c_task_get(struct pid *pid, u32 flags, gfp_t gfp);
+struct c3c_task *c3c_task_get(struct pid *pid, u32 flags);
 struct c3c_task *c3c_task_find(struct pid *pid);
 void c3c_task_exited(struct c3c_task *t, int exit_code);
 void c3c_file_pin(void);

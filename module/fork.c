@@ -85,7 +85,7 @@ static void notrace c3c_notify_parent_hook(unsigned long ip,
 		t = c3c_task_find(pid);
 	/* Keep the status of a process with a pidfd: PIDFD_INFO_EXIT. */
 	if (!t && c3c_pid_has_pidfd(pid))
-		t = c3c_task_get(pid, C3C_T_PIDFD, GFP_ATOMIC);
+		t = c3c_task_get(pid, C3C_T_PIDFD);
 	if (!t)
 		return;
 	if (!(READ_ONCE(t->flags) & C3C_T_AUTOREAP) || tsk->ptrace) {

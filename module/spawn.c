@@ -26,7 +26,7 @@
 bool c3c_transparent = true;
 module_param_named(transparent, c3c_transparent, bool, 0644);
 MODULE_PARM_DESC(transparent,
-		 "clone3() itself accepts the 7.1 flags (default: on)");
+		 "clone3() accepts the 7.1 flags and pidfds answer PIDFD_GET_INFO (default: on)");
 
 static DEFINE_HASHTABLE(c3c_ctxs, 6);
 static DEFINE_RAW_SPINLOCK(c3c_ctx_lock);

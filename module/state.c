@@ -8,6 +8,10 @@
  * still holds the struct pid: a pidfd does, so the exit status stays
  * readable for as long as a pidfd for the process is open. Each entry and
  * each marked AUTOKILL file pins the module.
+ *
+ * Callbacks that run with preemption off never allocate or free: PREEMPT_RT
+ * forbids it there. They take entries from a small pool, and give unused
+ * ones back to it; the GC worker refills it.
  */
 #include "c3c.h"
 
@@ -18,8 +22,12 @@
 
 #define C3C_HASH_BITS	10
 
+#define C3C_POOL_SIZE	32
+
 static DEFINE_HASHTABLE(c3c_tasks, C3C_HASH_BITS);
 static LIST_HEAD(c3c_dead);
+static LIST_HEAD(c3c_pool);	/* unused entries, linked through ->dead */
+static unsigned int c3c_pool_n;
 static DEFINE_RAW_SPINLOCK(c3c_lock);
 static struct kmem_cache *c3c_task_cache;
 
@@ -39,23 +47,36 @@ void c3c_task_free(struct c3c_task *t)
 	kmem_cache_free(c3c_task_cache, t);
 }
 
-/*
- * Track @pid with @flags, merging into an entry it already has (a pidfd
- * made before the clone committed, say); @t is consumed either way.
- * The caller guarantees @pid stays valid. Safe in any context.
- */
-void c3c_task_link(struct c3c_task *t, struct pid *pid, u32 flags)
+/* Under c3c_lock. */
+static void c3c_pool_put(struct c3c_task *t)
 {
-	struct c3c_task *old;
-	unsigned long irqflags;
+	memset(t, 0, sizeof(*t));
+	list_add(&t->dead, &c3c_pool);
+	c3c_pool_n++;
+}
 
-	raw_spin_lock_irqsave(&c3c_lock, irqflags);
-	old = c3c_task_find(pid);
+static struct c3c_task *c3c_pool_get(void)
+{
+	struct c3c_task *t;
+
+	t = list_first_entry_or_null(&c3c_pool, struct c3c_task, dead);
+	if (t) {
+		list_del(&t->dead);
+		c3c_pool_n--;
+	}
+	return t;
+}
+
+/* Under c3c_lock: track @pid with @flags, merging into an existing entry. */
+static void c3c_task_link_locked(struct c3c_task *t, struct pid *pid,
+				 u32 flags)
+{
+	struct c3c_task *old = c3c_task_find(pid);
+
 	if (old) {
 		/* Readers pair with this via smp_load_acquire(). */
 		smp_store_release(&old->flags, old->flags | flags);
-		raw_spin_unlock_irqrestore(&c3c_lock, irqflags);
-		kmem_cache_free(c3c_task_cache, t);
+		c3c_pool_put(t);
 		return;
 	}
 	__module_get(THIS_MODULE);
@@ -63,21 +84,45 @@ void c3c_task_link(struct c3c_task *t, struct pid *pid, u32 flags)
 	t->flags = flags;
 	hash_add_rcu(c3c_tasks, &t->node, (unsigned long)pid);
 	atomic_inc(&c3c_nr_tasks);
+}
+
+/*
+ * Track @pid with @flags, merging into an entry it already has (a pidfd
+ * made before the clone committed, say); @t is consumed either way.
+ * The caller guarantees @pid stays valid. Safe in any context.
+ */
+void c3c_task_link(struct c3c_task *t, struct pid *pid, u32 flags)
+{
+	unsigned long irqflags;
+
+	raw_spin_lock_irqsave(&c3c_lock, irqflags);
+	c3c_task_link_locked(t, pid, flags);
 	raw_spin_unlock_irqrestore(&c3c_lock, irqflags);
 }
 
-/* An entry for @pid, made here if it has none; NULL without memory. */
-struct c3c_task *c3c_task_get(struct pid *pid, u32 flags, gfp_t gfp)
+/*
+ * The entry of @pid, made from the pool if it has none; NULL when the pool
+ * is empty (the caller then goes without). Safe in any context.
+ */
+struct c3c_task *c3c_task_get(struct pid *pid, u32 flags)
 {
-	struct c3c_task *t = c3c_task_find(pid);
+	struct c3c_task *t;
+	unsigned long irqflags;
 
-	if (t && (READ_ONCE(t->flags) & flags) == flags)
-		return t;
-	t = kmem_cache_zalloc(c3c_task_cache, gfp | __GFP_NOWARN);
-	if (!t)
-		return NULL;
-	c3c_task_link(t, pid, flags);
-	return c3c_task_find(pid);
+	raw_spin_lock_irqsave(&c3c_lock, irqflags);
+	t = c3c_task_find(pid);
+	if (!t) {
+		t = c3c_pool_get();
+		if (t)
+			c3c_task_link_locked(t, pid, flags);
+	} else if ((t->flags & flags) != flags) {
+		/* Readers pair with this via smp_load_acquire(). */
+		smp_store_release(&t->flags, t->flags | flags);
+	}
+	raw_spin_unlock_irqrestore(&c3c_lock, irqflags);
+	if (READ_ONCE(c3c_pool_n) < C3C_POOL_SIZE / 2)
+		schedule_delayed_work(&c3c_gc_work, 0);
+	return t;
 }
 
 /* Caller holds rcu_read_lock() or runs with preemption disabled. */
@@ -121,6 +166,21 @@ static void c3c_task_rcu_free(struct rcu_head *rcu)
 	module_put(THIS_MODULE);
 }
 
+static void c3c_pool_fill(void)
+{
+	struct c3c_task *t;
+	unsigned long flags;
+
+	while (READ_ONCE(c3c_pool_n) < C3C_POOL_SIZE) {
+		t = kmem_cache_alloc(c3c_task_cache, GFP_KERNEL);
+		if (!t)
+			return;
+		raw_spin_lock_irqsave(&c3c_lock, flags);
+		c3c_pool_put(t);
+		raw_spin_unlock_irqrestore(&c3c_lock, flags);
+	}
+}
+
 static void c3c_gc(struct work_struct *work)
 {
 	struct c3c_task *t, *n;
@@ -142,6 +202,7 @@ static void c3c_gc(struct work_struct *work)
 	}
 	again = !list_empty(&c3c_dead);
 	raw_spin_unlock_irqrestore(&c3c_lock, flags);
+	c3c_pool_fill();
 	if (again)
 		schedule_delayed_work(&c3c_gc_work, HZ);
 }
@@ -161,13 +222,20 @@ void c3c_file_unpin(void)
 int c3c_state_init(void)
 {
 	c3c_task_cache = KMEM_CACHE(c3c_task, SLAB_ACCOUNT);
-	return c3c_task_cache ? 0 : -ENOMEM;
+	if (!c3c_task_cache)
+		return -ENOMEM;
+	c3c_pool_fill();
+	return 0;
 }
 
 /* Only reached with no live state: every entry pins the module. */
 void c3c_state_exit(void)
 {
+	struct c3c_task *t;
+
 	cancel_delayed_work_sync(&c3c_gc_work);
 	rcu_barrier();	/* pending c3c_task_rcu_free() */
+	while ((t = c3c_pool_get()))
+		kmem_cache_free(c3c_task_cache, t);
 	kmem_cache_destroy(c3c_task_cache);
 }
