@@ -37,6 +37,8 @@ struct c3c_hook {
 
 int c3c_hook_register(struct c3c_hook *h);
 void c3c_hook_unregister(struct c3c_hook *h);
+int c3c_hooks_register(struct c3c_hook *h, int n);
+void c3c_hooks_unregister(struct c3c_hook *h, int n);
 int c3c_gates_init(void);
 void c3c_gates_exit(void);
 unsigned long c3c_lookup(const char *name);

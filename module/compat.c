@@ -435,28 +435,21 @@ static void c3c_compat_teardown(void)
 
 int c3c_compat_init(void)
 {
-	int i, err;
+	int err;
 
 	err = c3c_compat_lookup();
 	if (err) {
 		pr_err("pidfd internals not found: %d\n", err);
 		return err;
 	}
-	for (i = 0; i < ARRAY_SIZE(c3c_pidfd_hooks); i++) {
-		err = c3c_hook_register(&c3c_pidfd_hooks[i]);
-		if (err) {
-			c3c_compat_exit();
-			return err;
-		}
-	}
-	return 0;
+	err = c3c_hooks_register(c3c_pidfd_hooks, ARRAY_SIZE(c3c_pidfd_hooks));
+	if (err)
+		c3c_compat_exit();
+	return err;
 }
 
 void c3c_compat_exit(void)
 {
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(c3c_pidfd_hooks); i++)
-		c3c_hook_unregister(&c3c_pidfd_hooks[i]);
+	c3c_hooks_unregister(c3c_pidfd_hooks, ARRAY_SIZE(c3c_pidfd_hooks));
 	c3c_compat_teardown();
 }

@@ -145,7 +145,7 @@ static void c3c_find_tp(struct tracepoint *tp, void *priv)
 
 int c3c_fork_init(void)
 {
-	int i, err;
+	int err;
 
 	for_each_kernel_tracepoint(c3c_find_tp, NULL);
 	if (!c3c_tp_fork) {
@@ -155,22 +155,15 @@ int c3c_fork_init(void)
 	err = tracepoint_probe_register(c3c_tp_fork, c3c_fork_probe, NULL);
 	if (err)
 		return err;
-	for (i = 0; i < ARRAY_SIZE(c3c_fork_hooks); i++) {
-		err = c3c_hook_register(&c3c_fork_hooks[i]);
-		if (err) {
-			c3c_fork_exit();
-			return err;
-		}
-	}
-	return 0;
+	err = c3c_hooks_register(c3c_fork_hooks, ARRAY_SIZE(c3c_fork_hooks));
+	if (err)
+		c3c_fork_exit();
+	return err;
 }
 
 void c3c_fork_exit(void)
 {
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(c3c_fork_hooks); i++)
-		c3c_hook_unregister(&c3c_fork_hooks[i]);
+	c3c_hooks_unregister(c3c_fork_hooks, ARRAY_SIZE(c3c_fork_hooks));
 	if (c3c_tp_fork) {
 		tracepoint_probe_unregister(c3c_tp_fork, c3c_fork_probe, NULL);
 		tracepoint_synchronize_unregister();

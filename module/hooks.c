@@ -56,6 +56,27 @@ void c3c_hook_unregister(struct c3c_hook *h)
 	h->registered = false;
 }
 
+/* All of @n hooks, or none. */
+int c3c_hooks_register(struct c3c_hook *h, int n)
+{
+	int i, err;
+
+	for (i = 0; i < n; i++) {
+		err = c3c_hook_register(&h[i]);
+		if (err) {
+			c3c_hooks_unregister(h, i);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void c3c_hooks_unregister(struct c3c_hook *h, int n)
+{
+	while (n--)
+		c3c_hook_unregister(&h[n]);
+}
+
 static void notrace c3c_gate_func(unsigned long ip, unsigned long parent_ip,
 				  struct ftrace_ops *op,
 				  struct ftrace_regs *fregs)
@@ -177,8 +198,5 @@ int c3c_gates_init(void)
 
 void c3c_gates_exit(void)
 {
-	int i;
-
-	for (i = 0; i < NR_GATES; i++)
-		c3c_hook_unregister(&c3c_gates[i]);
+	c3c_hooks_unregister(c3c_gates, NR_GATES);
 }

@@ -334,22 +334,10 @@ static struct c3c_hook c3c_clone3_hooks[] = {
 
 int c3c_spawn_init(void)
 {
-	int i, err;
-
-	for (i = 0; i < ARRAY_SIZE(c3c_clone3_hooks); i++) {
-		err = c3c_hook_register(&c3c_clone3_hooks[i]);
-		if (err) {
-			c3c_spawn_exit();
-			return err;
-		}
-	}
-	return 0;
+	return c3c_hooks_register(c3c_clone3_hooks, ARRAY_SIZE(c3c_clone3_hooks));
 }
 
 void c3c_spawn_exit(void)
 {
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(c3c_clone3_hooks); i++)
-		c3c_hook_unregister(&c3c_clone3_hooks[i]);
+	c3c_hooks_unregister(c3c_clone3_hooks, ARRAY_SIZE(c3c_clone3_hooks));
 }
