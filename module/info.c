@@ -67,13 +67,43 @@ static int c3c_copy_info_out(void __user *uinfo, size_t usize,
 	return 0;
 }
 
+/* Identity and credentials of a live (or exiting) process. */
+static void c3c_task_info(struct task_struct *task,
+			  struct clone3_compat_pidfd_info *kinfo, u64 mask)
+{
+	struct user_namespace *ns = current_user_ns();
+	const struct cred *c = get_task_cred(task);
+
+	kinfo->ruid = from_kuid_munged(ns, c->uid);
+	kinfo->rgid = from_kgid_munged(ns, c->gid);
+	kinfo->euid = from_kuid_munged(ns, c->euid);
+	kinfo->egid = from_kgid_munged(ns, c->egid);
+	kinfo->suid = from_kuid_munged(ns, c->suid);
+	kinfo->sgid = from_kgid_munged(ns, c->sgid);
+	kinfo->fsuid = from_kuid_munged(ns, c->fsuid);
+	kinfo->fsgid = from_kgid_munged(ns, c->fsgid);
+	put_cred(c);
+	kinfo->mask |= CLONE3_COMPAT_PIDFD_INFO_CREDS;
+
+	if (mask & CLONE3_COMPAT_PIDFD_INFO_CGROUPID) {
+		rcu_read_lock();
+		kinfo->cgroupid = cgroup_id(task_dfl_cgroup(task));
+		rcu_read_unlock();
+		kinfo->mask |= CLONE3_COMPAT_PIDFD_INFO_CGROUPID;
+	}
+
+	/* Identifiers last, to narrow the window in which they go stale. */
+	kinfo->ppid = task_ppid_nr_ns(task, NULL);
+	kinfo->tgid = task_tgid_vnr(task);
+	kinfo->pid = task_pid_vnr(task);
+	kinfo->mask |= CLONE3_COMPAT_PIDFD_INFO_PID;
+}
+
 int c3c_pidfd_info(struct pid *pid, struct clone3_compat_pidfd_info __user *uinfo,
 		   size_t usize)
 {
 	struct clone3_compat_pidfd_info kinfo = {};
-	struct user_namespace *ns = current_user_ns();
 	struct task_struct *task;
-	const struct cred *c;
 	u64 mask;
 	int code;
 
@@ -87,46 +117,29 @@ int c3c_pidfd_info(struct pid *pid, struct clone3_compat_pidfd_info __user *uinf
 	if (!c3c_pid_in_current_pidns(pid))
 		return -EREMOTE;
 
+	task = get_pid_task(pid, PIDTYPE_PID);
+	if (task) {
+		c3c_task_info(task, &kinfo, mask);
+		put_task_struct(task);
+	}
+	/*
+	 * Asked after the task: a process reaped meanwhile has its status
+	 * recorded by then. One whose pids went away while we looked counts
+	 * as reaped too.
+	 */
 	if ((mask & CLONE3_COMPAT_PIDFD_INFO_EXIT) && c3c_exit_info(pid, &code)) {
 		kinfo.mask |= CLONE3_COMPAT_PIDFD_INFO_EXIT;
 		kinfo.exit_code = code;
 	}
-
-	task = get_pid_task(pid, PIDTYPE_PID);
-	if (!task) {
+	if (!task || kinfo.pid == 0 || kinfo.tgid == 0) {
 		/* Reaped: only the exit status is left to report. */
 		if (!(mask & CLONE3_COMPAT_PIDFD_INFO_EXIT))
 			return -ESRCH;
-		goto copy_out;
+		kinfo = (struct clone3_compat_pidfd_info){
+			.mask = kinfo.mask & CLONE3_COMPAT_PIDFD_INFO_EXIT,
+			.exit_code = kinfo.exit_code,
+		};
 	}
-	c = get_task_cred(task);
-	kinfo.ruid = from_kuid_munged(ns, c->uid);
-	kinfo.rgid = from_kgid_munged(ns, c->gid);
-	kinfo.euid = from_kuid_munged(ns, c->euid);
-	kinfo.egid = from_kgid_munged(ns, c->egid);
-	kinfo.suid = from_kuid_munged(ns, c->suid);
-	kinfo.sgid = from_kgid_munged(ns, c->sgid);
-	kinfo.fsuid = from_kuid_munged(ns, c->fsuid);
-	kinfo.fsgid = from_kgid_munged(ns, c->fsgid);
-	put_cred(c);
-	kinfo.mask |= CLONE3_COMPAT_PIDFD_INFO_CREDS;
-
-	if (mask & CLONE3_COMPAT_PIDFD_INFO_CGROUPID) {
-		rcu_read_lock();
-		kinfo.cgroupid = cgroup_id(task_dfl_cgroup(task));
-		rcu_read_unlock();
-		kinfo.mask |= CLONE3_COMPAT_PIDFD_INFO_CGROUPID;
-	}
-
-	/* Identifiers last, to narrow the window in which they go stale. */
-	kinfo.ppid = task_ppid_nr_ns(task, NULL);
-	kinfo.tgid = task_tgid_vnr(task);
-	kinfo.pid = task_pid_vnr(task);
-	kinfo.mask |= CLONE3_COMPAT_PIDFD_INFO_PID;
-	put_task_struct(task);
-	if (kinfo.pid == 0 || kinfo.tgid == 0)
-		return -ESRCH;
-copy_out:
 	return c3c_copy_info_out(uinfo, usize, &kinfo, sizeof(kinfo));
 }
 

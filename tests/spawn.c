@@ -794,6 +794,26 @@ TEST_F(spawn, ordinary_child_exit_status_after_reap)
 	close(ofd);
 }
 
+/*
+ * Regression (found on a debug kernel): the query raced release_task()
+ * and answered ESRCH for a dead child whose status it had. Once poll says
+ * dead, the status must be there, every time.
+ */
+TEST_F(spawn, exit_status_right_after_poll)
+{
+	for (int i = 0; i < 200; i++) {
+		int pidfd = -1;
+		pid_t pid = spawn_flags(CLONE_AUTOREAP | CLONE_PIDFD, &pidfd, 0);
+
+		if (pid == 0)
+			_exit(i & 0x7f);
+		ASSERT_GT(pid, 0);
+		ASSERT_TRUE(c3c_wait_pidfd(pidfd, 5000));
+		ASSERT_EQ(exit_code_of(pidfd), (i & 0x7f) << 8) TH_LOG("round %d", i);
+		close(pidfd);
+	}
+}
+
 TEST(zz_state_drained)
 {
 	/* Everything above is gone: the module holds nothing any more. */
