@@ -43,6 +43,7 @@ int c3c_gates_init(void);
 void c3c_gates_exit(void);
 unsigned long c3c_lookup(const char *name);
 pid_t c3c_kernel_clone(struct kernel_clone_args *args);
+void c3c_ptrace_unlink(struct task_struct *child);
 int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 			  void *data, struct path *path);
 

@@ -100,6 +100,44 @@ static void notrace c3c_notify_parent_hook(unsigned long ip,
 	c3c_redirect(fregs, c3c_do_notify_parent);
 }
 
+/*
+ * __ptrace_detach() for a tracked autoreap leader: the kernel's, except that
+ * 7.1 releases an exited autoreap child on detach whoever traced it; the
+ * kernel alone leaves it a zombie when the tracer is another thread of the
+ * real parent's process. Called with tasklist_lock held for writing.
+ */
+static bool c3c_ptrace_detach(struct task_struct *tracer,
+			      struct task_struct *p)
+{
+	bool dead;
+
+	c3c_ptrace_unlink(p);
+	if (p->exit_state != EXIT_ZOMBIE)
+		return false;
+	dead = !thread_group_leader(p);
+	if (!dead && thread_group_empty(p))
+		dead = c3c_do_notify_parent(p, p->exit_signal);
+	/* Mark it as in the process of being reaped. */
+	if (dead)
+		p->exit_state = EXIT_DEAD;
+	return dead;
+}
+
+static void notrace c3c_ptrace_detach_hook(unsigned long ip,
+					   unsigned long parent_ip,
+					   struct ftrace_ops *op,
+					   struct ftrace_regs *fregs)
+{
+	struct task_struct *p = (void *)c3c_arg(fregs, 1);
+	struct c3c_task *t;
+
+	if (likely(!c3c_tracking()))
+		return;
+	t = c3c_task_find(task_pid(p));
+	if (t && (READ_ONCE(t->flags) & C3C_T_AUTOREAP))
+		c3c_redirect(fregs, c3c_ptrace_detach);
+}
+
 static void c3c_fork_probe(void *data, struct task_struct *parent,
 			   struct task_struct *child)
 {
@@ -131,6 +169,11 @@ static struct c3c_hook c3c_fork_hooks[] = {
 	{
 		.name = "do_notify_parent",
 		.func = c3c_notify_parent_hook,
+		.flags = FTRACE_OPS_FL_IPMODIFY,
+	},
+	{
+		.name = "__ptrace_detach",
+		.func = c3c_ptrace_detach_hook,
 		.flags = FTRACE_OPS_FL_IPMODIFY,
 	},
 };

@@ -110,7 +110,16 @@ c3c_gate_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 	return -EOPNOTSUPP;
 }
 
-enum { GATE_KALLSYMS, GATE_KERNEL_CLONE, GATE_PATH_FROM_STASHED, NR_GATES };
+static __attribute__((__noipa__)) void
+c3c_gate_ptrace_unlink(struct task_struct *child)
+{
+	/* Unreachable: the module does not load without this gate. */
+}
+
+enum {
+	GATE_KALLSYMS, GATE_KERNEL_CLONE, GATE_PATH_FROM_STASHED,
+	GATE_PTRACE_UNLINK, NR_GATES
+};
 
 static struct c3c_hook c3c_gates[NR_GATES] = {
 	[GATE_KALLSYMS] = {
@@ -124,6 +133,10 @@ static struct c3c_hook c3c_gates[NR_GATES] = {
 	[GATE_PATH_FROM_STASHED] = {
 		.name = "path_from_stashed",
 		.carrier = c3c_gate_path_from_stashed,
+	},
+	[GATE_PTRACE_UNLINK] = {
+		.name = "__ptrace_unlink",
+		.carrier = c3c_gate_ptrace_unlink,
 	},
 };
 
@@ -158,6 +171,11 @@ pid_t c3c_kernel_clone(struct kernel_clone_args *args)
 	return c3c_gate_kernel_clone(args);
 }
 
+void c3c_ptrace_unlink(struct task_struct *child)
+{
+	c3c_gate_ptrace_unlink(child);
+}
+
 int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 			  void *data, struct path *path)
 {
@@ -188,8 +206,9 @@ int c3c_gates_init(void)
 			return err;
 		}
 	}
-	if (!c3c_gates[GATE_KERNEL_CLONE].registered) {
-		pr_err("cannot locate kernel_clone\n");
+	if (!c3c_gates[GATE_KERNEL_CLONE].registered ||
+	    !c3c_gates[GATE_PTRACE_UNLINK].registered) {
+		pr_err("cannot locate kernel_clone or __ptrace_unlink\n");
 		c3c_gates_exit();
 		return -ENOENT;
 	}
