@@ -6,6 +6,13 @@
 #   make tests           build the test programs on the host into build/tests/
 #   make check           the test suite: host checks + the module and tests in
 #                        VMs on the kernel matrix (scripts/check)
+#   make stress          reliability run (issue 8): stress, fuzz, load/unload
+#                        cycles for STRESS_SECS (300) per run, FUZZ_CALLS
+#                        (100000), CYCLES (50) on KERNELS (scripts/stress)
+#   make check-debug     the VM suite on a KASAN/lockdep/kmemleak 6.12 kernel
+#                        built once from linux-source-6.12 (scripts/check-debug)
+#   make bench           the benchmarks of docs/benchmarks.md: a table per
+#                        kernel of KERNELS (default 6.1 6.12; scripts/bench)
 #   make demo            boot a Debian 6.12 kernel in a VM with the module
 #   make clean
 
@@ -36,6 +43,18 @@ tests:
 check:
 	scripts/check $(KERNELS)
 
+# issue 8: reliability runs (see scripts/stress, scripts/check-debug)
+stress:
+	scripts/stress $(KERNELS)
+
+check-debug:
+	scripts/check-debug
+
+# issue 7: what the module costs, measured in one VM boot per kernel under
+# QEMU -icount (scripts/bench, docs/benchmarks.md); not part of make check.
+bench:
+	scripts/bench $(KERNELS)
+
 demo:
 	scripts/demo
 
@@ -45,7 +64,7 @@ clean:
 	cd module && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd Module.symvers modules.order
 	rm -rf build
 
-.PHONY: all module install tests check demo clean
+.PHONY: all module install tests check stress check-debug bench demo clean
 
 # ---------------------------------------------------------------- userspace
 # libclone3compat (shared + static + pkg-config), clone3-run, the man pages
