@@ -54,8 +54,15 @@ static bool c3c_do_notify_parent(struct task_struct *tsk, int sig)
 {
 	/* The caller holds tasklist_lock for writing: parent cannot change. */
 	struct task_struct *parent = rcu_dereference_protected(tsk->parent,
-				lockdep_is_held(&tasklist_lock));
+				lockdep_tasklist_lock_is_held());
 	struct c3c_task *t;
+
+	/*
+	 * Every caller marks the task EXIT_DEAD on a true return; do it
+	 * first, so that no poller woken below sees a zombie (on PREEMPT_RT
+	 * tasklist_lock does not keep it from running in between).
+	 */
+	tsk->exit_state = EXIT_DEAD;
 
 	/* Record the status before anyone is told the process is dead. */
 	rcu_read_lock();
