@@ -278,16 +278,25 @@ static char proc_state(pid_t pid)
  * Watch @pid until it is gone from /proc: 0 when gone, -1 as soon as it is
  * seen as a zombie (unless @zombie_ok), -2 if still there after @ms.
  */
+/*
+ * A zombie is one that lingers: on PREEMPT_RT the exiting task can be
+ * preempted inside the tasklist_lock section that takes an autoreaped task
+ * from EXIT_ZOMBIE to EXIT_DEAD, and a poller may glimpse 'Z' there.
+ */
 static int wait_gone(pid_t pid, int ms, bool zombie_ok)
 {
-	long end = now_ms() + ms;
+	long end = now_ms() + ms, zombie_since = -1;
 
 	for (;;) {
 		char s = proc_state(pid);
 
 		if (!s)
 			return 0;
-		if (s == 'Z' && !zombie_ok)
+		if (s != 'Z')
+			zombie_since = -1;
+		else if (zombie_since < 0)
+			zombie_since = now_ms();
+		else if (!zombie_ok && now_ms() - zombie_since >= 50)
 			return -1;
 		if (now_ms() > end)
 			return -2;
