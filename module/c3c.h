@@ -16,6 +16,8 @@
 #include <linux/types.h>
 #include <uapi/linux/clone3_compat.h>
 
+#include "compat.h"
+
 #define C3C_VERSION_MAJOR	0
 #define C3C_VERSION_MINOR	1
 #define C3C_VERSION_PATCH	0
@@ -50,12 +52,12 @@ int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 /* Redirect a hooked function to @to (RET transfer, IBT-safe). */
 static __always_inline void c3c_redirect(struct ftrace_regs *fregs, void *to)
 {
-	ftrace_get_regs(fregs)->ip = (unsigned long)to;
+	c3c_fregs(fregs)->ip = (unsigned long)to;
 }
 
 static __always_inline unsigned long c3c_arg(struct ftrace_regs *fregs, int n)
 {
-	struct pt_regs *regs = ftrace_get_regs(fregs);
+	struct pt_regs *regs = c3c_fregs(fregs);
 
 	switch (n) {
 	case 0: return regs->di;
@@ -135,7 +137,6 @@ struct pid *c3c_pidfd_pid(const struct file *file);
 bool c3c_pid_has_pidfd(struct pid *pid);
 long c3c_pidfd_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 void c3c_wake_pidfd(struct task_struct *tsk);
-void c3c_autokill_release(struct file *file, struct pid *pid);
 
 /* info.c */
 long c3c_ioctl_pidfd_get_info(void __user *arg);
