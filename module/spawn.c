@@ -306,8 +306,25 @@ static void notrace c3c_clone3_hook(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *op,
 				    struct ftrace_regs *fregs)
 {
-	if (READ_ONCE(c3c_transparent))
-		c3c_redirect(fregs, c3c_sys_clone3);
+	const struct pt_regs *uregs = (void *)c3c_arg(fregs, 0);
+	u64 flags;
+
+	if (!READ_ONCE(c3c_transparent))
+		return;
+	/*
+	 * A clone3() with nothing for the module stays the kernel's own.
+	 * The kernel copies the flags again: a writer racing with this peek
+	 * can only make it see a 7.1 bit, which it rejects with EINVAL (or,
+	 * on 6.1, a CLONE_PIDFD child without PIDFD_GET_INFO exit status).
+	 * If the peek faults, ours runs and gives the exact errno.
+	 */
+	if (uregs->si >= sizeof(flags) &&
+	    !copy_from_user_nofault(&flags, (void __user *)uregs->di,
+				    sizeof(flags)) &&
+	    !(flags & C3C_NEW_FLAGS) &&
+	    !(c3c_pidfd_entries && (flags & CLONE_PIDFD)))
+		return;
+	c3c_redirect(fregs, c3c_sys_clone3);
 }
 
 static void notrace c3c_clone3_ia32_hook(unsigned long ip,
