@@ -34,11 +34,13 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fsnotify_backend.h>
+#include <linux/llist.h>
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 /* C3C_PIDFS: set by Kbuild when the kernel tree has pidfs (6.9+). */
 
@@ -86,12 +88,6 @@ static void c3c_autokill_marked(struct file *file)
 	if (ctx)
 		ctx->pidfile = file;
 	rcu_read_unlock();
-}
-
-void c3c_autokill_release(struct file *file, struct pid *pid)
-{
-	kill_pid(pid, SIGKILL, 1);
-	c3c_file_unpin();
 }
 
 /*
@@ -143,7 +139,29 @@ struct c3c_mark {
 	struct fsnotify_mark mark;
 	struct file *file;	/* the marked pidfd; compared, never used */
 	struct pid *pid;
+	struct llist_node fired;
 };
+
+/*
+ * A fired mark is destroyed later, in a batch: fsnotify_destroy_mark()
+ * kicks fsnotify's SRCU reaper, which otherwise competes with the killed
+ * child for the CPU right in the close -> death path. Until then the mark
+ * keeps the module pinned and the inode (with its struct pid) alive.
+ */
+static LLIST_HEAD(c3c_fired_marks);
+
+static void c3c_destroy_fired(struct work_struct *work)
+{
+	struct llist_node *list = llist_del_all(&c3c_fired_marks);
+	struct c3c_mark *m, *next;
+
+	llist_for_each_entry_safe(m, next, list, fired) {
+		fsnotify_destroy_mark(&m->mark, c3c_group);
+		c3c_file_unpin();
+	}
+}
+
+static DECLARE_DELAYED_WORK(c3c_fired_work, c3c_destroy_fired);
 
 static int c3c_handle_event(struct fsnotify_group *group, u32 mask,
 			    const void *data, int data_type, struct inode *dir,
@@ -154,12 +172,21 @@ static int c3c_handle_event(struct fsnotify_group *group, u32 mask,
 	struct c3c_mark *m = container_of(fm, struct c3c_mark, mark);
 	const struct path *path = data;
 
-	/* Close of another pidfd of the same process: not ours. */
-	if (!fm || data_type != FSNOTIFY_EVENT_PATH ||
-	    container_of(path, struct file, f_path) != m->file)
+	struct file *file;
+
+	if (!fm || data_type != FSNOTIFY_EVENT_PATH)
 		return 0;
-	c3c_autokill_release(m->file, m->pid);
-	fsnotify_destroy_mark(fm, group);
+	/*
+	 * Close of another pidfd of the same process: not ours. Clearing
+	 * m->file fires the mark once, even if a later pidfd of this inode
+	 * reuses the freed struct file.
+	 */
+	file = container_of(path, struct file, f_path);
+	if (cmpxchg(&m->file, file, NULL) != file)
+		return 0;
+	kill_pid(m->pid, SIGKILL, 1);
+	llist_add(&m->fired, &c3c_fired_marks);
+	schedule_delayed_work(&c3c_fired_work, HZ / 10);
 	return 0;
 }
 
@@ -275,6 +302,8 @@ static void c3c_compat_teardown(void)
 {
 	if (!c3c_group)
 		return;
+	/* Fired marks pin the module: none is left, the work may still run. */
+	flush_delayed_work(&c3c_fired_work);
 	/* Marks are freed after an SRCU grace period, through our ops. */
 	fsnotify_wait_marks_destroyed();
 	fsnotify_put_group(c3c_group);
@@ -304,8 +333,10 @@ static int c3c_pidfd_release(struct inode *inode, struct file *file)
 {
 	struct pid *pid = file->private_data;
 
-	if (file->f_flags & O_TRUNC)
-		c3c_autokill_release(file, pid);
+	if (file->f_flags & O_TRUNC) {
+		kill_pid(pid, SIGKILL, 1);
+		c3c_file_unpin();
+	}
 	file->private_data = NULL;
 	put_pid(pid);
 	return 0;
