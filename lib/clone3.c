@@ -29,16 +29,11 @@ static pid_t c3c_ioctl_clone3(struct clone_args *args, size_t size)
 		.args = (uintptr_t)args,
 		.args_size = size,
 	};
-	int fd = c3c_dev_open(), err;
-	pid_t pid;
+	int fd = c3c_dev_get();
 
 	if (fd < 0)
 		return -1;
-	pid = ioctl(fd, CLONE3_COMPAT_IOC_CLONE3, &req);
-	err = errno;
-	close(fd);	/* parent and child each close their copy */
-	errno = err;
-	return pid;
+	return ioctl(fd, CLONE3_COMPAT_IOC_CLONE3, &req);
 }
 
 static pid_t c3c_clone_via(int mode, struct clone_args *args, size_t size)
@@ -165,15 +160,11 @@ static int c3c_dev_pidfd_info(int pidfd, struct clone3_compat_pidfd_info *info,
 		.info = (uintptr_t)info,
 		.info_size = size,
 	};
-	int fd = c3c_dev_open(), ret, err;
+	int fd = c3c_dev_get();
 
 	if (fd < 0)
 		return -1;
-	ret = ioctl(fd, CLONE3_COMPAT_IOC_PIDFD_GET_INFO, &req);
-	err = errno;
-	close(fd);
-	errno = err;
-	return ret;
+	return ioctl(fd, CLONE3_COMPAT_IOC_PIDFD_GET_INFO, &req);
 }
 
 int clone3_compat_pidfd_get_info(int pidfd,

@@ -31,6 +31,8 @@ C3C_HIDDEN const struct c3c_probe *c3c_reprobe(void);
 C3C_HIDDEN void c3c_set_errmsg(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 C3C_HIDDEN int c3c_dev_open(void);
+/* The process's descriptor of the device, not to be closed. */
+C3C_HIDDEN int c3c_dev_get(void);
 C3C_HIDDEN const char *c3c_flag_names(uint64_t flags, char *buf, size_t n);
 
 #endif /* C3C_LIB_INTERNAL_H */

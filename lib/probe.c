@@ -29,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -77,6 +78,51 @@ const char *c3c_flag_names(uint64_t flags, char *buf, size_t n)
 int c3c_dev_open(void)
 {
 	return open(CLONE3_COMPAT_DEVICE, O_RDWR | O_CLOEXEC | O_NOCTTY);
+}
+
+/* The device number in 32 bits: misc majors and minors are small. */
+static uint32_t c3c_rdev32(dev_t rdev)
+{
+	return (uint32_t)(major(rdev) << 20 | (minor(rdev) & 0xfffff));
+}
+
+/*
+ * The device for the ioctls, opened once per process: an open and close
+ * per spawn cost 4 % of the spawn (docs/benchmarks.md). (fd + 1) << 32 |
+ * device number, in one word so that threads agree on both; 0: none yet.
+ * fstat() catches a program that closed it (closefrom(), a daemonizing
+ * loop), even if the number now names another file. Like any open file
+ * of the device it keeps the module loaded while it is open.
+ */
+static _Atomic uint64_t c3c_dev_slot;
+
+int c3c_dev_get(void)
+{
+	uint64_t slot = atomic_load(&c3c_dev_slot), mine;
+	struct stat st;
+	int fd;
+
+	for (;;) {
+		fd = (int)(slot >> 32) - 1;
+		if (slot && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+		    c3c_rdev32(st.st_rdev) == (uint32_t)slot)
+			return fd;
+		fd = c3c_dev_open();
+		if (fd < 0)
+			return -1;
+		if (fstat(fd, &st)) {
+			int err = errno;
+
+			close(fd);
+			errno = err;
+			return -1;
+		}
+		mine = (uint64_t)(fd + 1) << 32 | c3c_rdev32(st.st_rdev);
+		/* A stale number is not ours to close: it may be reused. */
+		if (atomic_compare_exchange_strong(&c3c_dev_slot, &slot, mine))
+			return fd;
+		close(fd);	/* another thread was first: use its */
+	}
 }
 
 const char *clone3_compat_mode_name(int mode)

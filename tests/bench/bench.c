@@ -28,8 +28,9 @@
  *   pidfd_clone3                        P3 base: clone3(CLONE_PIDFD) + wait
  *   spawn_ioctl spawn_ioctl_fd
  *   spawn_clone3                        P3: AUTOREAP|AUTOKILL|NNP, poll, close
- *                                       (ioctl: device opened per spawn as
- *                                       libclone3compat does, or kept open)
+ *                                       (ioctl: the device kept open, as
+ *                                       libclone3compat does, or opened
+ *                                       per spawn, for comparison)
  *   spawn_reap                          P3 detail: AUTOREAP|NNP, no AUTOKILL
  *   kill_sigkill                        P4 base: pidfd_send_signal -> death
  *   kill_autokill kill_autokill_sigkill P4: close(pidfd) -> death (and the
@@ -165,7 +166,7 @@ static pid_t spawn_via(enum op via, uint64_t flags, int exit_signal)
 	child_pidfd = -1;
 	switch (via) {
 	case OP_SPAWN_LIB:
-		/* As libclone3compat does it: the device opened per spawn. */
+		/* What keeping the device open saves: opened per spawn. */
 		fd = open(CLONE3_COMPAT_DEVICE, O_RDWR | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
 			return -1;
