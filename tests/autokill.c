@@ -1144,7 +1144,8 @@ static void race_round(struct __test_metadata *_metadata, int path, int round,
 	close(ofd);
 }
 
-TEST_F(autokill, race_close_dup_fork)
+/* 6 rounds of 16 forks of a 64-thread process: minutes under KASAN. */
+TEST_F_TIMEOUT(autokill, race_close_dup_fork, 300)
 {
 	for (int round = 0; round < RACE_ROUNDS; round++)
 		race_round(_metadata, variant->path, round, round % 2 == 0);
