@@ -8,13 +8,13 @@
 # it; discarded), then ROUNDS (default 4) rounds of A B, where A runs
 # without the module and B with it: the module is loaded before and
 # unloaded after each B. The costly P5 herds run in rounds 1 and 2 only,
-# the memory census in round 2. P1ROUNDS (default 4) more rounds measure
+# the memory census in round 2. P1ROUNDS (default 16) more rounds measure
 # only P1, whose targets (1 %) are closest to the round-to-round noise.
 # Output: bench's RESULT/SKIP/MEM/SLAB/BLOCKS lines, plus INFO and PHASE
 # lines, for scripts/bench to tabulate.
 scale=${1:-1}
 rounds=${2:-4}
-p1rounds=${3:-4}
+p1rounds=${3:-16}
 cd /test/files || exit 1
 KO=$PWD/clone3_compat.ko
 export PATH=/test/files:$PATH
