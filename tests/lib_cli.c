@@ -12,6 +12,7 @@
  * root run makes (vm-tests.list runs root before uid 1000), as spawn.c.
  */
 #include <clone3_compat.h>
+#include <dirent.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
@@ -838,6 +839,83 @@ TEST_F(ioctl_mode, transparent_off_uses_the_device)
 	EXPECT_EQ(CLI(out, "--autokill", "--nnp", "sh", "-c", "exit 12"), 12);
 	EXPECT_EQ(CLI(out, "--nnp", "sh", "-c",
 		      "grep -q '^NoNewPrivs:.1' /proc/self/status"), 0);
+}
+
+/* The descriptors of the device this process has; the last one in @last. */
+static int device_fds(int *last)
+{
+	char path[300], target[PATH_MAX];
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = 0;
+		if (!strcmp(target, CLONE3_COMPAT_DEVICE)) {
+			*last = atoi(de->d_name);
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static pid_t lib_spawn_reaped(struct __test_metadata *_metadata)
+{
+	struct clone_args a = { .flags = CLONE_AUTOREAP | CLONE_PIDFD };
+	int pidfd = -1;
+	pid_t pid;
+
+	a.pidfd = (uintptr_t)&pidfd;
+	pid = clone3_compat(&a, sizeof(a));
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0) {
+		EXPECT_TRUE(c3c_wait_pidfd(pidfd, 5000));
+		EXPECT_EQ(c3c_gone_no_zombie(pid, 2000), 0);
+		close(pidfd);
+	}
+	return pid;
+}
+
+/*
+ * In ioctl mode the library keeps one O_CLOEXEC descriptor of the device
+ * (opening it per spawn cost 4 % of the spawn), and opens it again when
+ * the program closed it, without touching what now has that number.
+ */
+TEST_F(ioctl_mode, keeps_one_device_fd)
+{
+	int fd = -1, fd2 = -1, n;
+
+	if (env() != ENV_MODULE || geteuid() != 0)
+		return;		/* the ioctl mode needs root to switch */
+	ASSERT_TRUE(set_transparent('N'));
+	ASSERT_EQ(device_fds(&fd), 0);
+	for (int i = 0; i < 5; i++)
+		ASSERT_GT(lib_spawn_reaped(_metadata), 0)
+			TH_LOG("%s", clone3_compat_errmsg());
+	EXPECT_EQ(clone3_compat_mode(), CLONE3_COMPAT_MODE_IOCTL);
+	ASSERT_EQ(device_fds(&fd), 1);
+	EXPECT_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
+
+	/* The program closes it and reuses the number for another file. */
+	ASSERT_EQ(close(fd), 0);
+	n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_EQ(n, fd);
+	ASSERT_GT(lib_spawn_reaped(_metadata), 0)
+		TH_LOG("%s", clone3_compat_errmsg());
+	EXPECT_EQ(device_fds(&fd2), 1);
+	EXPECT_NE(fd2, fd);
+	EXPECT_EQ(fcntl(n, F_GETFD), FD_CLOEXEC) TH_LOG("/dev/null fd closed");
+	close(n);
 }
 
 int main(int argc, char **argv)

@@ -870,6 +870,70 @@ static int parent_rules(void)
 	return 0;
 }
 
+/*
+ * The transparent hook peeks at clone_args.flags and leaves a clone3()
+ * without a 7.1 flag to the kernel, which copies them again. A thread
+ * flipping AUTOREAP in and out during the calls may only ever get a child
+ * that is either an ordinary one (waitable) or an autoreaped one, or
+ * EINVAL from the stock kernel: no zombie, nothing left tracked.
+ */
+static struct clone_args flip_args = { .exit_signal = SIGCHLD };
+static volatile int flip_stop;
+
+static void *flip_flags(void *unused __attribute__((unused)))
+{
+	/* Each of the four states, for a time slice or a moment. */
+	for (unsigned int i = 0; !flip_stop; i++) {
+		__atomic_store_n(&flip_args.flags, CLONE_AUTOREAP,
+				 __ATOMIC_RELAXED);
+		if (i % 2)
+			sched_yield();
+		__atomic_store_n(&flip_args.exit_signal, 0, __ATOMIC_RELAXED);
+		if (i % 3)
+			sched_yield();
+		__atomic_store_n(&flip_args.flags, 0, __ATOMIC_RELAXED);
+		if (i % 5)
+			sched_yield();
+		__atomic_store_n(&flip_args.exit_signal, SIGCHLD,
+				 __ATOMIC_RELAXED);
+		sched_yield();
+	}
+	return NULL;
+}
+
+TEST(flags_flipped_during_clone3)
+{
+	int ok = 0, einval = 0;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, flip_flags, NULL));
+	for (int i = 0; i < 2000; i++) {
+		pid_t pid = syscall(SYS_clone3, &flip_args, sizeof(flip_args));
+
+		if (pid == 0)
+			_exit(0);
+		if (i % 2)
+			sched_yield();
+		if (pid > 0) {
+			ok++;
+		} else {
+			EXPECT_EQ(errno, EINVAL);
+			einval++;
+		}
+	}
+	flip_stop = 1;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	/* Reap the ordinary ones (some with exit_signal 0: __WALL). */
+	while (waitpid(-1, NULL, __WALL) > 0)
+		;
+	EXPECT_EQ(errno, ECHILD);
+	EXPECT_GT(ok, 0);
+	EXPECT_GT(einval, 0) TH_LOG("the flags never changed under a call");
+	TH_LOG("%d children, %d EINVAL", ok, einval);
+	EXPECT_TRUE(c3c_no_waitable_child());
+	EXPECT_TRUE(c3c_state_drained(5000));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--print-euid"))
