@@ -157,6 +157,7 @@ static void c3c_destroy_fired(struct work_struct *work)
 
 	llist_for_each_entry_safe(m, next, list, fired) {
 		fsnotify_destroy_mark(&m->mark, c3c_group);
+		fsnotify_put_mark(&m->mark);	/* c3c_mark_file()'s */
 		c3c_file_unpin();
 	}
 }
@@ -213,8 +214,14 @@ static int c3c_mark_file(struct file *file, struct pid *pid)
 	m->file = file;
 	m->pid = pid;	/* the file holds it for as long as the mark lives */
 	err = fsnotify_add_inode_mark(&m->mark, file_inode(file), 0);
-	/* The inode's mark list holds its own reference now. */
-	fsnotify_put_mark(&m->mark);
+	/*
+	 * On success the inode's list holds a reference, and the one from
+	 * fsnotify_init_mark() stays ours: fsnotify_destroy_mark() outside
+	 * the event wants the caller to hold one (fsnotify_get_mark() is not
+	 * exported).
+	 */
+	if (err)
+		fsnotify_put_mark(&m->mark);
 	return err;
 }
 
