@@ -904,11 +904,19 @@ static void *flip_flags(void *unused __attribute__((unused)))
 TEST(flags_flipped_during_clone3)
 {
 	int ok = 0, einval = 0;
+	struct timespec t0, now;
 	pthread_t t;
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, flip_flags, NULL));
+	ASSERT_EQ(0, clock_gettime(CLOCK_MONOTONIC, &t0));
+	/* 2000 calls, or 10 s on a slow (debug) kernel */
 	for (int i = 0; i < 2000; i++) {
-		pid_t pid = syscall(SYS_clone3, &flip_args, sizeof(flip_args));
+		pid_t pid;
+
+		if (i % 50 == 0 && clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
+		    now.tv_sec - t0.tv_sec >= 10)
+			break;
+		pid = syscall(SYS_clone3, &flip_args, sizeof(flip_args));
 
 		if (pid == 0)
 			_exit(0);
