@@ -454,9 +454,11 @@ TEST_F(spawn, autoreap_not_inherited)
 			_exit(5);
 		if (g < 0)
 			_exit(1);
-		usleep(50000);
 		/* an ordinary child: a zombie until we wait for it */
-		if (c3c_proc_state(g) != 'Z')
+		siginfo_t si = { 0 };
+
+		if (waitid(P_PID, g, &si, WEXITED | WNOWAIT) ||
+		    c3c_proc_state(g) != 'Z')
 			_exit(2);
 		if (waitpid(g, &status, 0) != g || !WIFEXITED(status) ||
 		    WEXITSTATUS(status) != 5)
