@@ -9,8 +9,10 @@
 
 #include <linux/atomic.h>
 #include <linux/ftrace.h>
+#include <linux/module.h>
 #include <linux/pid.h>
-#include <linux/rculist.h>
+#include <linux/rhashtable-types.h>
+#include <linux/llist.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/types.h>
@@ -45,7 +47,7 @@ int c3c_gates_init(void);
 void c3c_gates_exit(void);
 unsigned long c3c_lookup(const char *name);
 pid_t c3c_kernel_clone(struct kernel_clone_args *args);
-void c3c_ptrace_unlink(struct task_struct *child);
+bool c3c_ptrace_unlink(struct task_struct *child);
 int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 			  void *data, struct path *path);
 
@@ -53,6 +55,34 @@ int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 static __always_inline void c3c_redirect(struct ftrace_regs *fregs, void *to)
 {
 	c3c_fregs(fregs)->ip = (unsigned long)to;
+}
+
+/*
+ * Redirect to @to, a module function that may sleep, fault or allocate,
+ * only with a reference on the module taken here, before any of that can
+ * happen; @to drops it on its way out (c3c_unpin()). Unregistering a hook
+ * waits only for RCU-tasks, and a task asleep in module code (a page
+ * fault, an allocation) is quiescent there: without the reference, rmmod
+ * could free the code under it. If the module is going away, no redirect:
+ * the kernel's own function runs.
+ */
+static __always_inline bool c3c_redirect_pinned(struct ftrace_regs *fregs,
+						void *to)
+{
+	if (!try_module_get(THIS_MODULE))
+		return false;
+	c3c_redirect(fregs, to);
+	return true;
+}
+
+/*
+ * The last step of a c3c_redirect_pinned() target. What runs after it,
+ * the return into the kernel, cannot sleep: RCU-tasks, which the hooks'
+ * unregistration waits for, covers it.
+ */
+static __always_inline void c3c_unpin(void)
+{
+	module_put(THIS_MODULE);
 }
 
 static __always_inline unsigned long c3c_arg(struct ftrace_regs *fregs, int n)
@@ -69,17 +99,23 @@ static __always_inline unsigned long c3c_arg(struct ftrace_regs *fregs, int n)
 
 /* state.c: per-process state keyed by the thread-group struct pid. */
 struct c3c_task {
-	struct hlist_node node;
-	struct list_head dead;	/* on the GC list once it exited */
-	struct pid *pid;	/* reference held */
-	struct rcu_head rcu;
-	u32 flags;		/* C3C_T_* */
+	struct rhash_head node;
+	struct pid *pid;	/* key; reference held */
+	u32 flags;		/* C3C_T_*, written under c3c_lock */
 	int exit_code;		/* wait status, valid with C3C_T_EXITED */
+	unsigned int nr_files;	/* pidfds (pidfs: 1 while its inode lives) */
+	union {
+		struct callback_head twork;	/* before insertion */
+		struct llist_node free;		/* once C3C_T_DEAD */
+		struct rcu_head rcu;		/* once removed */
+	};
 };
 
 #define C3C_T_AUTOREAP	BIT(0)	/* CLONE_AUTOREAP */
-#define C3C_T_EXITED	BIT(1)	/* exit_code is valid */
-#define C3C_T_PIDFD	BIT(2)	/* keep the exit status for pidfds */
+#define C3C_T_EXITED	BIT(1)	/* the group is dead, exit_code is final */
+#define C3C_T_REAPED	BIT(2)	/* the process has been released */
+#define C3C_T_PINNED	BIT(3)	/* holds a module reference (state.c) */
+#define C3C_T_DEAD	BIT(4)	/* being freed: treat as absent */
 
 extern atomic_t c3c_nr_tasks;
 extern atomic_t c3c_nr_files;
@@ -88,10 +124,13 @@ int c3c_state_init(void);
 void c3c_state_exit(void);
 struct c3c_task *c3c_task_alloc(void);
 void c3c_task_free(struct c3c_task *t);
-void c3c_task_link(struct c3c_task *t, struct pid *pid, u32 flags);
-struct c3c_task *c3c_task_get(struct pid *pid, u32 flags);
+int c3c_autoreap_queue(struct task_struct *child, struct c3c_task *t);
 struct c3c_task *c3c_task_find(struct pid *pid);
-void c3c_task_exited(struct c3c_task *t, int exit_code);
+int c3c_task_pidfd_get(struct pid *pid, bool all);
+void c3c_task_pidfd_put(struct pid *pid, bool all);
+void c3c_task_exited(struct c3c_task *t, struct task_struct *tsk);
+void c3c_task_reaped(struct c3c_task *t);
+int c3c_exit_status(struct task_struct *tsk);
 void c3c_file_pin(void);
 void c3c_file_unpin(void);
 
@@ -107,8 +146,7 @@ struct c3c_ctx {
 	struct task_struct *task;	/* the caller */
 	struct kernel_clone_args kargs;
 	u64 new_flags;			/* the 7.1 bits, stripped from kargs */
-	struct c3c_task *entry;		/* preallocated state entry */
-	u32 entry_flags;		/* C3C_T_* it is linked with */
+	struct c3c_task *entry;		/* AUTOREAP: the child's entry */
 	struct file *pidfile;		/* the marked AUTOKILL pidfd file */
 	int error;			/* commit failed: child was killed */
 	bool committed;			/* the fork probe has run */
@@ -127,14 +165,11 @@ long c3c_ioctl_clone3(void __user *arg);
 /* fork.c: the fork and exit hooks. */
 int c3c_fork_init(void);
 void c3c_fork_exit(void);
-int c3c_exit_status(struct task_struct *tsk);
 
 /* compat.c: what differs between kernel versions. */
 int c3c_compat_init(void);
 void c3c_compat_exit(void);
-extern const bool c3c_pidfd_entries;
 struct pid *c3c_pidfd_pid(const struct file *file);
-bool c3c_pid_has_pidfd(struct pid *pid);
 long c3c_pidfd_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 void c3c_wake_pidfd(struct task_struct *tsk);
 

@@ -13,17 +13,25 @@
  * created by this module in place of the kernel's creator, for our
  * in-flight clone only, and marked before copy_process() installs it.
  *
- * pidfs (6.9+): release is seen through an fsnotify close mark on the
- * child's pidfs inode, so closes of unrelated files pay nothing
- * (fsnotify() returns at once for inodes without marks); PIDFD_GET_INFO
- * is added by redirecting that one command of pidfd_ioctl().
+ * Every pidfd made while the module is loaded gets a state entry where it
+ * is made (state.c), so its holder sees PIDFD_INFO_EXIT after the reap.
+ *
+ * pidfs (6.9+): pidfs_alloc_file() is replaced by ours (the kernel's steps
+ * through the path_from_stashed gate, plus the entry and, for our AUTOKILL
+ * clone, the mark). Release of the AUTOKILL file is seen through an
+ * fsnotify close mark on the child's pidfs inode, so closes of unrelated
+ * files pay nothing (fsnotify() returns at once for inodes without marks).
+ * The last pidfd of a process is gone when its pidfs inode is evicted
+ * (pidfs_evict_inode() entry). PIDFD_GET_INFO is added by redirecting that
+ * one command of pidfd_ioctl().
  *
  * anon inode (before 6.9): there is no pidfd ioctl op and the kernel's
  * ioctl path has no pidfd-specific step to hook, so pidfds made while the
  * module is loaded get the module's file_operations, with the kernel's
- * behaviour rebuilt from exported functions plus PIDFD_GET_INFO and the
- * AUTOKILL release. pidfd_pid(), the only place that checks the ops, is
- * replaced to accept both. Such a file pins the module, as any file does.
+ * behaviour rebuilt from exported functions plus PIDFD_GET_INFO, the
+ * AUTOKILL release and the entry's file count. pidfd_pid(), the only place
+ * that checks the ops, is replaced to accept both. Such a file pins the
+ * module, as any file does.
  *
  * Either way the kill is SIGKILL to the thread group of the struct pid,
  * from the kernel (no permission check), a no-op once it is gone.
@@ -114,22 +122,24 @@ long c3c_pidfd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			      _IOC_SIZE(cmd));
 }
 
-#ifdef C3C_PIDFS
+/* Redirect targets (c3c_redirect_pinned()) that may sleep, and unpin. */
+static long __maybe_unused c3c_pidfd_ioctl_pinned(struct file *file,
+						  unsigned int cmd,
+						  unsigned long arg)
+{
+	long ret = c3c_pidfd_ioctl(file, cmd, arg);
 
-/* pidfs keeps the exit status itself only from 6.15 on. */
-const bool c3c_pidfd_entries;
+	c3c_unpin();
+	return ret;
+}
+
+#ifdef C3C_PIDFS
 
 struct pid *c3c_pidfd_pid(const struct file *file)
 {
 	if (file->f_op != c3c_pidfd_fops)
 		return ERR_PTR(-EBADF);
 	return file_inode(file)->i_private;
-}
-
-/* A pidfd exists (or did, moments ago) while the dentry is stashed. */
-bool c3c_pid_has_pidfd(struct pid *pid)
-{
-	return READ_ONCE(pid->stashed);
 }
 
 static struct vfsmount *c3c_pidfs_mnt;
@@ -225,11 +235,17 @@ static int c3c_mark_file(struct file *file, struct pid *pid)
 	return err;
 }
 
-/* pidfs_alloc_file() for our AUTOKILL clone: the kernel's, plus the mark. */
-static struct file *c3c_pidfs_alloc_file(struct pid *pid, unsigned int flags)
+/*
+ * pidfs_alloc_file(): the kernel's steps, then the state entry (after the
+ * file, so that its dentry is stashed: the eviction of an older inode of
+ * the same pid then knows a pidfd still exists), then the AUTOKILL mark
+ * for our in-flight clone.
+ */
+static struct file *c3c_pidfs_make_file(struct pid *pid, unsigned int flags)
 {
 	struct file *file;
 	struct path path;
+	bool autokill;
 	int err;
 
 	err = c3c_path_from_stashed(&pid->stashed, c3c_pidfs_mnt, get_pid(pid),
@@ -240,12 +256,29 @@ static struct file *c3c_pidfs_alloc_file(struct pid *pid, unsigned int flags)
 	path_put(&path);
 	if (IS_ERR(file))
 		return file;
-	err = c3c_mark_file(file, pid);
-	if (err) {
-		fput(file);
-		return ERR_PTR(err);
+	err = c3c_task_pidfd_get(pid, true);
+	if (err)
+		goto fail;
+	rcu_read_lock();
+	autokill = c3c_autokill_ctx(pid);
+	rcu_read_unlock();
+	if (autokill) {
+		err = c3c_mark_file(file, pid);
+		if (err)
+			goto fail;
+		c3c_autokill_marked(file);
 	}
-	c3c_autokill_marked(file);
+	return file;
+fail:
+	fput(file);
+	return ERR_PTR(err);
+}
+
+static struct file *c3c_pidfs_alloc_file(struct pid *pid, unsigned int flags)
+{
+	struct file *file = c3c_pidfs_make_file(pid, flags);
+
+	c3c_unpin();
 	return file;
 }
 
@@ -254,8 +287,24 @@ static void notrace c3c_pidfd_create_hook(unsigned long ip,
 					  struct ftrace_ops *op,
 					  struct ftrace_regs *fregs)
 {
-	if (c3c_autokill_ctx((struct pid *)c3c_arg(fregs, 0)))
-		c3c_redirect(fregs, c3c_pidfs_alloc_file);
+	if (READ_ONCE(c3c_transparent) || c3c_ctx_current())
+		c3c_redirect_pinned(fregs, c3c_pidfs_alloc_file);
+}
+
+/*
+ * The last file of the pid's pidfs inode is gone. A newer inode may be
+ * stashed already (a pidfd made meanwhile): then pidfds still exist.
+ */
+static void notrace c3c_pidfs_evict_hook(unsigned long ip,
+					 unsigned long parent_ip,
+					 struct ftrace_ops *op,
+					 struct ftrace_regs *fregs)
+{
+	struct inode *inode = (void *)c3c_arg(fregs, 0);
+	struct pid *pid = inode->i_private;
+
+	if (c3c_tracking() && !READ_ONCE(pid->stashed))
+		c3c_task_pidfd_put(pid, true);
 }
 
 static void notrace c3c_pidfd_ioctl_hook(unsigned long ip,
@@ -271,10 +320,18 @@ static void notrace c3c_pidfd_ioctl_hook(unsigned long ip,
 	if (_IOC_TYPE(cmd) == C3C_PIDFS_MAGIC && _IOC_DIR(cmd) == _IOC_NONE &&
 	    _IOC_NR(cmd) >= 1 && _IOC_NR(cmd) < C3C_PIDFD_GET_INFO_NR)
 		return;
-	c3c_redirect(fregs, c3c_pidfd_ioctl);
+	c3c_redirect_pinned(fregs, c3c_pidfd_ioctl_pinned);
 }
 
+/*
+ * Registered in this order: the eviction hook first, so that no entry made
+ * for a pidfd can miss its release while the module loads.
+ */
 static struct c3c_hook c3c_pidfd_hooks[] = {
+	{
+		.name = "pidfs_evict_inode",
+		.func = c3c_pidfs_evict_hook,
+	},
 	{
 		.name = "pidfs_alloc_file",
 		.func = c3c_pidfd_create_hook,
@@ -319,9 +376,6 @@ static void c3c_compat_teardown(void)
 
 #else /* !C3C_PIDFS */
 
-/* The kernel cannot tell whether a process has a pidfd: track them. */
-const bool c3c_pidfd_entries = true;
-
 static const struct file_operations c3c_fops;
 
 struct pid *c3c_pidfd_pid(const struct file *file)
@@ -329,11 +383,6 @@ struct pid *c3c_pidfd_pid(const struct file *file)
 	if (file->f_op != c3c_pidfd_fops && file->f_op != &c3c_fops)
 		return ERR_PTR(-EBADF);
 	return file->private_data;
-}
-
-bool c3c_pid_has_pidfd(struct pid *pid)
-{
-	return false;	/* our pidfds made an entry already */
 }
 
 static int c3c_pidfd_release(struct inode *inode, struct file *file)
@@ -344,6 +393,7 @@ static int c3c_pidfd_release(struct inode *inode, struct file *file)
 		kill_pid(pid, SIGKILL, 1);
 		c3c_file_unpin();
 	}
+	c3c_task_pidfd_put(pid, false);
 	file->private_data = NULL;
 	put_pid(pid);
 	return 0;
@@ -387,44 +437,54 @@ static const struct file_operations c3c_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
-/* __pidfd_prepare(), making the pidfd with our ops, marked for AUTOKILL. */
-static int c3c_pidfd_prepare(struct pid *pid, unsigned int flags,
-			     struct file **ret)
+/*
+ * __pidfd_prepare(), making the pidfd with our ops: counted in the pid's
+ * entry (PIDFD_INFO_EXIT after the reap), marked for our AUTOKILL clone.
+ */
+static int c3c_pidfd_make(struct pid *pid, unsigned int flags,
+			  struct file **ret)
 {
-	bool autokill, has_task = pid_has_task(pid, PIDTYPE_PID);
 	struct file *file;
-	int fd;
+	bool autokill;
+	int fd, err;
 
 	if (flags & ~(O_NONBLOCK | O_RDWR | O_CLOEXEC))
 		return -EINVAL;
-	/*
-	 * pidfd_open(): keep the exit status for PIDFD_INFO_EXIT. (A clone's
-	 * child gets its entry when the clone commits.)
-	 */
-	if (has_task) {
-		struct c3c_task *t = c3c_task_alloc();
-
-		if (!t)
-			return -ENOMEM;
-		c3c_task_link(t, pid, C3C_T_PIDFD);
-	}
+	err = c3c_task_pidfd_get(pid, false);
+	if (err)
+		return err;
 	rcu_read_lock();
 	autokill = c3c_autokill_ctx(pid);
 	rcu_read_unlock();
 
 	fd = get_unused_fd_flags(O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return fd;
+	if (fd < 0) {
+		err = fd;
+		goto fail;
+	}
 	file = anon_inode_getfile("[pidfd]", &c3c_fops, pid,
 				  flags | O_RDWR | O_CLOEXEC);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
-		return PTR_ERR(file);
+		err = PTR_ERR(file);
+		goto fail;
 	}
 	get_pid(pid);	/* held by the file, put by c3c_pidfd_release() */
 	if (autokill)
 		c3c_autokill_marked(file);
 	*ret = file;
+	return fd;
+fail:
+	c3c_task_pidfd_put(pid, false);
+	return err;
+}
+
+static int c3c_pidfd_prepare(struct pid *pid, unsigned int flags,
+			     struct file **ret)
+{
+	int fd = c3c_pidfd_make(pid, flags, ret);
+
+	c3c_unpin();
 	return fd;
 }
 
@@ -433,9 +493,8 @@ static void notrace c3c_pidfd_create_hook(unsigned long ip,
 					  struct ftrace_ops *op,
 					  struct ftrace_regs *fregs)
 {
-	if (READ_ONCE(c3c_transparent) ||
-	    c3c_autokill_ctx((struct pid *)c3c_arg(fregs, 0)))
-		c3c_redirect(fregs, c3c_pidfd_prepare);
+	if (READ_ONCE(c3c_transparent) || c3c_ctx_current())
+		c3c_redirect_pinned(fregs, c3c_pidfd_prepare);
 }
 
 static void notrace c3c_pidfd_pid_hook(unsigned long ip,

@@ -12,21 +12,22 @@
  *   trampoline on every fork.
  * - do_notify_parent() entry: the one place where the kernel decides
  *   whether an exiting leader is reaped at once. For a tracked, untraced
- *   process it is replaced: no signal, pollers and the parent woken, true.
+ *   AUTOREAP process it is replaced: no signal, pollers and the parent
+ *   woken, true. For any tracked process whose thread group is dead it
+ *   records the exit status (every leader passes here with an empty group
+ *   before it can be reaped; with a live group the status is not final).
+ * - proc_flush_pid() entry: release_task() calls it once per released
+ *   task, with the task's own struct pid, for a leader also inside its
+ *   "release the zombie leader too" loop that an entry hook on
+ *   release_task() would miss. A tracked AUTOREAP leader that the kernel
+ *   reaps itself (its tracer is its real parent, or ignores SIGCHLD)
+ *   is seen there, so its entry may go.
  */
 #include "c3c.h"
 
 #include <linux/sched/signal.h>
 #include <linux/tracepoint.h>
 #include <linux/wait.h>
-
-int c3c_exit_status(struct task_struct *tsk)
-{
-	/* What wait() reports for this leader. */
-	if (tsk->signal->flags & SIGNAL_GROUP_EXIT)
-		return tsk->signal->group_exit_code;
-	return tsk->exit_code;
-}
 
 static struct task_struct *
 c3c_copy_process_einval(struct pid *pid, int trace, int node,
@@ -43,7 +44,7 @@ static void notrace c3c_copy_process_hook(unsigned long ip,
 	struct kernel_clone_args *args = (void *)c3c_arg(fregs, 3);
 	struct c3c_task *t;
 
-	if (likely(!(args->flags & CLONE_PARENT)) || !c3c_tracking())
+	if (likely(!(args->flags & CLONE_PARENT)))
 		return;
 	t = c3c_task_find(task_tgid(current));
 	if (t && (READ_ONCE(t->flags) & C3C_T_AUTOREAP))
@@ -67,8 +68,11 @@ static bool c3c_do_notify_parent(struct task_struct *tsk, int sig)
 	/* Record the status before anyone is told the process is dead. */
 	rcu_read_lock();
 	t = c3c_task_find(task_pid(tsk));
-	if (t)
-		c3c_task_exited(t, c3c_exit_status(tsk));
+	if (t) {
+		if (thread_group_empty(tsk))
+			c3c_task_exited(t, tsk);
+		c3c_task_reaped(t);
+	}
 	rcu_read_unlock();
 	c3c_wake_pidfd(tsk);
 	/* __wake_up_parent(): a blocked wait() rescans and may get ECHILD. */
@@ -83,28 +87,46 @@ static void notrace c3c_notify_parent_hook(unsigned long ip,
 					   struct ftrace_regs *fregs)
 {
 	struct task_struct *tsk = (void *)c3c_arg(fregs, 0);
-	struct pid *pid = task_pid(tsk);
-	struct c3c_task *t = NULL;
+	struct c3c_task *t;
 
-	if (likely(!c3c_tracking()) && !c3c_pid_has_pidfd(pid))
+	if (likely(!c3c_tracking()))
 		return;
-	if (c3c_tracking())
-		t = c3c_task_find(pid);
-	/* Keep the status of a process with a pidfd: PIDFD_INFO_EXIT. */
-	if (!t && c3c_pid_has_pidfd(pid))
-		t = c3c_task_get(pid, C3C_T_PIDFD);
+	/*
+	 * A pidfd made for a zombie right now: it inserts its entry, then
+	 * looks at the group; we look at the entry after the group emptied.
+	 * One of the two sees the other (c3c_task_pidfd_get()).
+	 */
+	smp_mb();
+	t = c3c_task_find(task_pid(tsk));
 	if (!t)
 		return;
 	if (!(READ_ONCE(t->flags) & C3C_T_AUTOREAP) || tsk->ptrace) {
 		/*
 		 * Not ours to reap. A traced one: the tracer sees the exit
 		 * as usual; once it reaps or detaches, the kernel asks
-		 * again with ptrace cleared.
+		 * again with ptrace cleared. A leader whose threads still
+		 * run has no final status yet: it comes back here when the
+		 * last one is released.
 		 */
-		c3c_task_exited(t, c3c_exit_status(tsk));
+		if (thread_group_empty(tsk))
+			c3c_task_exited(t, tsk);
 		return;
 	}
 	c3c_redirect(fregs, c3c_do_notify_parent);
+}
+
+/* A task was released: if it led an AUTOREAP process, its entry may go. */
+static void notrace c3c_flush_pid_hook(unsigned long ip,
+				       unsigned long parent_ip,
+				       struct ftrace_ops *op,
+				       struct ftrace_regs *fregs)
+{
+	struct pid *pid = (void *)c3c_arg(fregs, 0);
+	struct c3c_task *t;
+
+	t = c3c_task_find(pid);
+	if (t && (READ_ONCE(t->flags) & C3C_T_AUTOREAP))
+		c3c_task_reaped(t);
 }
 
 /*
@@ -118,7 +140,8 @@ static bool c3c_ptrace_detach(struct task_struct *tracer,
 {
 	bool dead;
 
-	c3c_ptrace_unlink(p);
+	if (!c3c_ptrace_unlink(p))
+		return false;	/* unreachable: the gate is armed (WARNed) */
 	if (p->exit_state != EXIT_ZOMBIE)
 		return false;
 	dead = !thread_group_leader(p);
@@ -138,8 +161,6 @@ static void notrace c3c_ptrace_detach_hook(unsigned long ip,
 	struct task_struct *p = (void *)c3c_arg(fregs, 1);
 	struct c3c_task *t;
 
-	if (likely(!c3c_tracking()))
-		return;
 	t = c3c_task_find(task_pid(p));
 	if (t && (READ_ONCE(t->flags) & C3C_T_AUTOREAP))
 		c3c_redirect(fregs, c3c_ptrace_detach);
@@ -156,8 +177,14 @@ static void c3c_fork_probe(void *data, struct task_struct *parent,
 	if (ctx->new_flags & CLONE3_COMPAT_NNP)
 		task_set_no_new_privs(child);
 	if (ctx->entry) {
-		c3c_task_link(ctx->entry, task_tgid(child), ctx->entry_flags);
-		ctx->entry = NULL;
+		if (c3c_autoreap_queue(child, ctx->entry)) {
+			/* Unreachable: the child has not run, cannot exit. */
+			pr_warn_ratelimited("cannot queue autoreap, killing child\n");
+			send_sig_info(SIGKILL, SEND_SIG_PRIV, child);
+			ctx->error = -ENOMEM;
+		} else {
+			ctx->entry = NULL;
+		}
 	}
 	if ((ctx->new_flags & CLONE3_COMPAT_PIDFD_AUTOKILL) && !ctx->pidfile) {
 		/* Fail closed: an AUTOKILL child without its marked pidfd. */
@@ -182,6 +209,10 @@ static struct c3c_hook c3c_fork_hooks[] = {
 		.name = "__ptrace_detach",
 		.func = c3c_ptrace_detach_hook,
 		.flags = FTRACE_OPS_FL_IPMODIFY,
+	},
+	{
+		.name = "proc_flush_pid",
+		.func = c3c_flush_pid_hook,
 	},
 };
 

@@ -91,18 +91,32 @@ static void notrace c3c_gate_func(unsigned long ip, unsigned long parent_ip,
 
 /*
  * Carriers. noipa: the compiler must neither inline them nor assume their
- * return value; the bodies only run if the gate is not armed, and then
- * fail closed.
+ * return value. Their bodies run only if the gate is not armed, which the
+ * module's lifetime rules out (gates are armed before any hook and taken
+ * down after all of them); should it ever happen, it is loud and fails.
+ * c3c_gates_init() checks that at every load, before arming them.
  */
+static bool c3c_gate_selftest;
+static unsigned int c3c_gate_unarmed;
+
+static void c3c_gate_unarmed_hit(const char *name)
+{
+	c3c_gate_unarmed++;
+	if (!c3c_gate_selftest)
+		WARN_ONCE(1, "call gate %s reached unarmed\n", name);
+}
+
 static __attribute__((__noipa__)) unsigned long
 c3c_gate_kallsyms_lookup_name(const char *name)
 {
+	c3c_gate_unarmed_hit("kallsyms_lookup_name");
 	return 0;
 }
 
 static __attribute__((__noipa__)) pid_t
 c3c_gate_kernel_clone(struct kernel_clone_args *args)
 {
+	c3c_gate_unarmed_hit("kernel_clone");
 	return -EOPNOTSUPP;
 }
 
@@ -110,13 +124,36 @@ static __attribute__((__noipa__)) int
 c3c_gate_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 			   void *data, struct path *path)
 {
+	c3c_gate_unarmed_hit("path_from_stashed");
 	return -EOPNOTSUPP;
 }
 
+/* Void: c3c_ptrace_unlink() checks its effect instead. */
 static __attribute__((__noipa__)) void
 c3c_gate_ptrace_unlink(struct task_struct *child)
 {
-	/* Unreachable: the module does not load without this gate. */
+	c3c_gate_unarmed_hit("__ptrace_unlink");
+}
+
+/* Unarmed, every carrier must fail (and count), not pretend success. */
+static int c3c_gates_selftest(void)
+{
+	bool ok;
+
+	c3c_gate_selftest = true;
+	c3c_gate_unarmed = 0;
+	ok = !c3c_gate_kallsyms_lookup_name("kernel_clone") &&
+	     c3c_gate_kernel_clone(NULL) == -EOPNOTSUPP &&
+	     c3c_gate_path_from_stashed(NULL, NULL, NULL, NULL) == -EOPNOTSUPP;
+	c3c_gate_ptrace_unlink(NULL);
+	ok = ok && c3c_gate_unarmed == 4;
+	c3c_gate_selftest = false;
+	if (!ok) {
+		pr_err("call gates do not fail closed when unarmed\n");
+		return -EINVAL;
+	}
+	pr_info("call gates fail closed when unarmed: ok\n");
+	return 0;
 }
 
 enum {
@@ -174,9 +211,11 @@ pid_t c3c_kernel_clone(struct kernel_clone_args *args)
 	return c3c_gate_kernel_clone(args);
 }
 
-void c3c_ptrace_unlink(struct task_struct *child)
+/* __ptrace_unlink() always clears ->ptrace: false if it did not run. */
+bool c3c_ptrace_unlink(struct task_struct *child)
 {
 	c3c_gate_ptrace_unlink(child);
+	return !READ_ONCE(child->ptrace);
 }
 
 int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
@@ -190,6 +229,9 @@ int c3c_gates_init(void)
 	unsigned long addr;
 	int i, err;
 
+	err = c3c_gates_selftest();
+	if (err)
+		return err;
 	addr = c3c_kprobe_addr(c3c_gates[GATE_KALLSYMS].name);
 	if (!addr) {
 		pr_err("cannot locate kallsyms_lookup_name\n");

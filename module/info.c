@@ -17,10 +17,11 @@
 
 /*
  * The exit status, as 7.1 keeps it for pidfds: once the process has been
- * reaped. An autoreaped one has it as soon as it is dead: between the
- * moment pollers see the exit and the moment do_notify_parent() records
- * it, the still-hashed task has it, so poll never says dead while the
- * status is missing.
+ * reaped (recorded when its thread group died, state.c). Our own, stronger
+ * rule for an untraced AUTOREAP process: it is reaped as soon as it is
+ * dead, so the status is there from the moment a poller can see the exit
+ * (which 6.12 signals before do_notify_parent() runs): while the dead task
+ * is still hashed, it is read from the task itself.
  */
 static bool c3c_exit_info(struct pid *pid, int *code)
 {
@@ -33,14 +34,13 @@ static bool c3c_exit_info(struct pid *pid, int *code)
 	t = c3c_task_find(pid);
 	if (!t)
 		goto out;
-	/* Pairs with the release in c3c_task_exited(): code is set. */
+	/* Pairs with the release in c3c_task_record(): code is set. */
 	flags = smp_load_acquire(&t->flags);
 	task = pid_task(pid, PIDTYPE_PID);
-	if ((flags & C3C_T_EXITED) &&
-	    (!task || (flags & C3C_T_AUTOREAP))) {
+	if ((flags & C3C_T_EXITED) && !task) {
 		*code = READ_ONCE(t->exit_code);
 		ret = true;
-	} else if ((flags & C3C_T_AUTOREAP) && task &&
+	} else if ((flags & C3C_T_AUTOREAP) && task && !task->ptrace &&
 		   READ_ONCE(task->exit_state) && thread_group_empty(task)) {
 		*code = c3c_exit_status(task);
 		ret = true;

@@ -130,15 +130,19 @@ static int __init c3c_init(void)
 	err = c3c_gates_init();
 	if (err)
 		goto out_state;
-	err = c3c_compat_init();
-	if (err)
-		goto out_gates;
+	/*
+	 * Hooks that see exits and releases come before those that make
+	 * state (pidfds, then clones): no entry can miss its end.
+	 */
 	err = c3c_fork_init();
 	if (err)
-		goto out_compat;
-	err = c3c_spawn_init();
+		goto out_gates;
+	err = c3c_compat_init();
 	if (err)
 		goto out_fork;
+	err = c3c_spawn_init();
+	if (err)
+		goto out_compat;
 	err = misc_register(&c3c_misc);
 	if (err)
 		goto out_spawn;
@@ -148,10 +152,10 @@ static int __init c3c_init(void)
 
 out_spawn:
 	c3c_spawn_exit();
-out_fork:
-	c3c_fork_exit();
 out_compat:
 	c3c_compat_exit();
+out_fork:
+	c3c_fork_exit();
 out_gates:
 	c3c_gates_exit();
 out_state:
@@ -164,8 +168,8 @@ static void __exit c3c_exit(void)
 {
 	misc_deregister(&c3c_misc);
 	c3c_spawn_exit();
-	c3c_fork_exit();
 	c3c_compat_exit();
+	c3c_fork_exit();
 	c3c_gates_exit();
 	c3c_state_exit();
 	pr_info("unloaded\n");

@@ -150,14 +150,15 @@ static bool c3c_clone3_args_valid(struct c3c_clone *c)
 	return true;
 }
 
+/* 7.1 refuses CLONE_PARENT only to a process that is itself autoreap. */
 bool c3c_current_autoreap(void)
 {
+	struct c3c_task *t;
 	bool ret;
 
-	if (!c3c_tracking())
-		return false;
 	rcu_read_lock();
-	ret = c3c_task_find(task_tgid(current));
+	t = c3c_task_find(task_tgid(current));
+	ret = t && (READ_ONCE(t->flags) & C3C_T_AUTOREAP);
 	rcu_read_unlock();
 	return ret;
 }
@@ -208,11 +209,8 @@ static long c3c_clone_with_ctx(struct c3c_clone *c)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
-	if (c->new_flags & CLONE3_COMPAT_AUTOREAP)
-		ctx->entry_flags |= C3C_T_AUTOREAP;
-	if (c->kargs.flags & CLONE_PIDFD)
-		ctx->entry_flags |= C3C_T_PIDFD;
-	if (ctx->entry_flags) {
+	/* The child inserts it itself (c3c_autoreap_queue()). */
+	if (c->new_flags & CLONE3_COMPAT_AUTOREAP) {
 		ctx->entry = c3c_task_alloc();
 		if (!ctx->entry) {
 			kfree(ctx);
@@ -243,13 +241,7 @@ long c3c_clone3(struct clone_args __user *uargs, size_t size)
 		return ret;
 	if (!c3c_clone3_args_valid(&c))
 		return -EINVAL;
-	/*
-	 * Where the kernel cannot tell that a process has a pidfd, a clone
-	 * with CLONE_PIDFD is tracked too, so PIDFD_INFO_EXIT works after
-	 * the child is reaped.
-	 */
-	if (!c.new_flags &&
-	    !(c3c_pidfd_entries && (c.kargs.flags & CLONE_PIDFD)))
+	if (!c.new_flags)
 		return c3c_kernel_clone(&c.kargs);
 	ret = c3c_check_new_flags(&c);
 	if (ret)
@@ -278,16 +270,15 @@ long c3c_ioctl_clone3(void __user *arg)
 
 /*
  * Transparent mode: clone3() itself, replaced by the same implementation.
- * The module is pinned while a caller is inside, which may sleep.
+ * The hook pinned the module (c3c_redirect_pinned()): a caller may sleep
+ * in here, in a fault on its arguments or inside kernel_clone().
  */
 static long c3c_sys_clone3(const struct pt_regs *regs)
 {
 	long ret;
 
-	if (!try_module_get(THIS_MODULE))
-		return -EAGAIN;
 	ret = c3c_clone3((struct clone_args __user *)regs->di, regs->si);
-	module_put(THIS_MODULE);
+	c3c_unpin();
 	return ret;
 }
 
@@ -295,10 +286,8 @@ static long c3c_sys_clone3_ia32(const struct pt_regs *regs)
 {
 	long ret;
 
-	if (!try_module_get(THIS_MODULE))
-		return -EAGAIN;
 	ret = c3c_clone3(compat_ptr((u32)regs->bx), (u32)regs->cx);
-	module_put(THIS_MODULE);
+	c3c_unpin();
 	return ret;
 }
 
@@ -314,17 +303,17 @@ static void notrace c3c_clone3_hook(unsigned long ip, unsigned long parent_ip,
 	/*
 	 * A clone3() with nothing for the module stays the kernel's own.
 	 * The kernel copies the flags again: a writer racing with this peek
-	 * can only make it see a 7.1 bit, which it rejects with EINVAL (or,
-	 * on 6.1, a CLONE_PIDFD child without PIDFD_GET_INFO exit status).
-	 * If the peek faults, ours runs and gives the exact errno.
+	 * can only make it see a 7.1 bit, which it rejects with EINVAL.
+	 * If the peek faults, ours runs and gives the exact errno. If the
+	 * module is going away, the kernel's runs: EINVAL for a 7.1 flag,
+	 * so no AUTOREAP/NNP/AUTOKILL child is ever made without them.
 	 */
 	if (uregs->si >= sizeof(flags) &&
 	    !copy_from_user_nofault(&flags, (void __user *)uregs->di,
 				    sizeof(flags)) &&
-	    !(flags & C3C_NEW_FLAGS) &&
-	    !(c3c_pidfd_entries && (flags & CLONE_PIDFD)))
+	    !(flags & C3C_NEW_FLAGS))
 		return;
-	c3c_redirect(fregs, c3c_sys_clone3);
+	c3c_redirect_pinned(fregs, c3c_sys_clone3);
 }
 
 static void notrace c3c_clone3_ia32_hook(unsigned long ip,
@@ -333,7 +322,7 @@ static void notrace c3c_clone3_ia32_hook(unsigned long ip,
 					 struct ftrace_regs *fregs)
 {
 	if (READ_ONCE(c3c_transparent))
-		c3c_redirect(fregs, c3c_sys_clone3_ia32);
+		c3c_redirect_pinned(fregs, c3c_sys_clone3_ia32);
 }
 
 static struct c3c_hook c3c_clone3_hooks[] = {

@@ -1,42 +1,338 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Per-process state, keyed by the thread-group struct pid (exec keeps it,
- * reparenting does not touch it). Lookups are RCU and lockless; writers take
- * a raw spinlock because they run from ftrace callbacks with interrupts off.
+ * reparenting does not touch it), in a resizable rhashtable: lookups are
+ * RCU and O(1) however many processes are tracked.
  *
- * An entry lives while its process lives and, after that, while anyone else
- * still holds the struct pid: a pidfd does, so the exit status stays
- * readable for as long as a pidfd for the process is open. Each entry and
- * each marked AUTOKILL file pins the module.
+ * Linux 7.1 keeps exit information on the struct pid once a pidfd for it
+ * exists. The same rule here: an entry is made where a pidfd is made (or
+ * where an AUTOREAP child first runs), in process context, so no exit-time
+ * callback ever allocates and no pool decides whether a status is kept.
+ * The status is recorded when the thread group is dead and reported once
+ * the process is reaped. An entry is freed as soon as nobody can ask for
+ * it: no pidfd refers to the process and, for an AUTOREAP one, it has been
+ * reaped. Nothing walks the table, and every transition is O(1) under
+ * c3c_lock.
  *
- * Callbacks that run with preemption off never allocate or free: PREEMPT_RT
- * forbids it there. They take entries from a small pool, and give unused
- * ones back to it; the GC worker refills it.
+ * An entry pins the module while unloading would lose something: an
+ * AUTOREAP process not yet reaped (it would become a zombie), or an exit
+ * status that an open pidfd may still ask for. Entries of live processes
+ * that only pidfds refer to do not: a system whose service manager holds
+ * pidfds of its services can still unload us; module exit frees them.
+ *
+ * Removal is deferred to a work item: callers may hold tasklist_lock with
+ * interrupts off, where 6.1's rhashtable (bucket locks with bottom halves
+ * disabled) must not be entered.
  */
 #include "c3c.h"
 
-#include <linux/hashtable.h>
+#include <linux/llist.h>
 #include <linux/module.h>
+#include <linux/rhashtable.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/task_work.h>
 #include <linux/workqueue.h>
 
-#define C3C_HASH_BITS	10
+static const struct rhashtable_params c3c_ht_params = {
+	.key_len = sizeof(struct pid *),
+	.key_offset = offsetof(struct c3c_task, pid),
+	.head_offset = offsetof(struct c3c_task, node),
+	.automatic_shrinking = true,
+	.min_size = 64,
+};
 
-#define C3C_POOL_SIZE	32
-
-static DEFINE_HASHTABLE(c3c_tasks, C3C_HASH_BITS);
-static LIST_HEAD(c3c_dead);
-static LIST_HEAD(c3c_pool);	/* unused entries, linked through ->dead */
-static unsigned int c3c_pool_n;
+static struct rhashtable c3c_ht;
+static bool c3c_ht_ready;
 static DEFINE_RAW_SPINLOCK(c3c_lock);
 static struct kmem_cache *c3c_task_cache;
+static LLIST_HEAD(c3c_free_list);
 
 atomic_t c3c_nr_tasks = ATOMIC_INIT(0);
 atomic_t c3c_nr_files = ATOMIC_INIT(0);
 
-static void c3c_gc(struct work_struct *work);
-static DECLARE_DELAYED_WORK(c3c_gc_work, c3c_gc);
+static void c3c_free_work_fn(struct work_struct *work);
+static DECLARE_WORK(c3c_free_work, c3c_free_work_fn);
 
+/*
+ * The entry of @pid, or NULL. The caller holds rcu_read_lock() or runs
+ * with preemption disabled, for as long as it uses the result.
+ */
+struct c3c_task *c3c_task_find(struct pid *pid)
+{
+	if (!c3c_tracking())
+		return NULL;
+	return rhashtable_lookup_fast(&c3c_ht, &pid, c3c_ht_params);
+}
+
+static struct c3c_task *c3c_task_new(struct pid *pid, gfp_t gfp)
+{
+	struct c3c_task *t = kmem_cache_zalloc(c3c_task_cache, gfp);
+
+	if (t)
+		t->pid = get_pid(pid);
+	return t;
+}
+
+static void c3c_task_destroy(struct c3c_task *t)
+{
+	put_pid(t->pid);
+	kmem_cache_free(c3c_task_cache, t);
+}
+
+static void c3c_task_rcu_free(struct rcu_head *rcu)
+{
+	/* After the grace period: no reader can match a reused pid address. */
+	c3c_task_destroy(container_of(rcu, struct c3c_task, rcu));
+}
+
+static void c3c_free_work_fn(struct work_struct *work)
+{
+	struct llist_node *list = llist_del_all(&c3c_free_list);
+	struct c3c_task *t, *n;
+
+	llist_for_each_entry_safe(t, n, list, free) {
+		rhashtable_remove_fast(&c3c_ht, &t->node, c3c_ht_params);
+		atomic_dec(&c3c_nr_tasks);
+		call_rcu(&t->rcu, c3c_task_rcu_free);
+	}
+}
+
+/* The wait status of a dead thread group, as wait() reports it. */
+int c3c_exit_status(struct task_struct *tsk)
+{
+	if (tsk->signal->flags & SIGNAL_GROUP_EXIT)
+		return tsk->signal->group_exit_code;
+	return tsk->exit_code;
+}
+
+/*
+ * Under c3c_lock: free @t once nobody can ask for it. Marked dead at once;
+ * lookups that find a dead entry treat it as gone.
+ */
+static void c3c_task_maybe_free(struct c3c_task *t)
+{
+	if ((t->flags & C3C_T_DEAD) || t->nr_files ||
+	    ((t->flags & C3C_T_AUTOREAP) && !(t->flags & C3C_T_REAPED)))
+		return;
+	WRITE_ONCE(t->flags, t->flags | C3C_T_DEAD);
+	llist_add(&t->free, &c3c_free_list);
+	/* queue_work() is safe with interrupts off and under raw locks. */
+	schedule_work(&c3c_free_work);
+}
+
+/*
+ * Under c3c_lock: make the module reference of @t follow the rule above.
+ * True if the caller must drop one (module_put()) after unlocking.
+ */
+static bool c3c_task_sync_pin(struct c3c_task *t)
+{
+	u32 f = t->flags;
+	bool want = ((f & C3C_T_AUTOREAP) && !(f & C3C_T_REAPED)) ||
+		    ((f & C3C_T_EXITED) && t->nr_files);
+
+	if (want && !(f & C3C_T_PINNED)) {
+		/* Fails only while unloading: module exit frees us then. */
+		if (try_module_get(THIS_MODULE))
+			WRITE_ONCE(t->flags, f | C3C_T_PINNED);
+		return false;
+	}
+	if (!want && (f & C3C_T_PINNED)) {
+		WRITE_ONCE(t->flags, f & ~C3C_T_PINNED);
+		return true;
+	}
+	return false;
+}
+
+/* Under c3c_lock, after a transition: pin, or free. */
+static bool c3c_task_settle(struct c3c_task *t)
+{
+	bool unpin = c3c_task_sync_pin(t);
+
+	c3c_task_maybe_free(t);
+	return unpin;
+}
+
+static void c3c_unlock_settled(struct c3c_task *t, unsigned long flags)
+	__releases(&c3c_lock)
+{
+	bool unpin = c3c_task_settle(t);
+
+	raw_spin_unlock_irqrestore(&c3c_lock, flags);
+	if (unpin)
+		module_put(THIS_MODULE);
+}
+
+/* Under c3c_lock: the status is final (the whole group is dead). */
+static void c3c_task_record(struct c3c_task *t, int exit_code)
+{
+	if (t->flags & C3C_T_EXITED)
+		return;
+	WRITE_ONCE(t->exit_code, exit_code);
+	/* Pairs with smp_load_acquire() in readers of exit_code. */
+	smp_store_release(&t->flags, t->flags | C3C_T_EXITED);
+}
+
+/*
+ * @tsk, the leader of @t's process, has a dead thread group: its status is
+ * final. Called with tasklist_lock held; safe in any context.
+ */
+void c3c_task_exited(struct c3c_task *t, struct task_struct *tsk)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&c3c_lock, flags);
+	c3c_task_record(t, c3c_exit_status(tsk));
+	c3c_unlock_settled(t, flags);
+}
+
+/* The process of @t is being released. Safe in any context. */
+void c3c_task_reaped(struct c3c_task *t)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&c3c_lock, flags);
+	WRITE_ONCE(t->flags, t->flags | C3C_T_REAPED);
+	c3c_unlock_settled(t, flags);
+}
+
+/*
+ * Insert @t (pid set, flags as wanted) or, if @t's pid has a live entry
+ * already, merge @t's flags and pin into it and free @t. Process context.
+ * Returns the entry, or an ERR_PTR (then @t is freed too and the pin that
+ * a C3C_T_PINNED @t carried is dropped).
+ */
+static struct c3c_task *c3c_task_insert(struct c3c_task *t)
+{
+	struct c3c_task *old;
+	unsigned long flags;
+	bool unpin;
+
+	might_sleep();
+	for (;;) {
+		old = rhashtable_lookup_get_insert_fast(&c3c_ht, &t->node,
+							c3c_ht_params);
+		if (!old) {
+			atomic_inc(&c3c_nr_tasks);
+			return t;
+		}
+		if (IS_ERR(old))
+			break;
+		raw_spin_lock_irqsave(&c3c_lock, flags);
+		if (!(old->flags & C3C_T_DEAD)) {
+			unpin = (t->flags & C3C_T_PINNED) &&
+				(old->flags & C3C_T_PINNED);
+			WRITE_ONCE(old->flags, old->flags | t->flags);
+			raw_spin_unlock_irqrestore(&c3c_lock, flags);
+			if (unpin)
+				module_put(THIS_MODULE);
+			c3c_task_destroy(t);
+			return old;
+		}
+		raw_spin_unlock_irqrestore(&c3c_lock, flags);
+		/* A dead entry of the same pid: let its removal finish. */
+		flush_work(&c3c_free_work);
+	}
+	if (t->flags & C3C_T_PINNED)
+		module_put(THIS_MODULE);
+	c3c_task_destroy(t);
+	return old;
+}
+
+/*
+ * Under c3c_lock, with a full barrier before: a pidfd is made for a
+ * process whose group may be dead already (a zombie); the exit hook may
+ * have looked for the entry before it was visible. Either it saw the entry
+ * or we see the dead group: c3c_exit_hook() has the other barrier.
+ */
+static void c3c_task_record_if_dead(struct c3c_task *t)
+{
+	struct task_struct *task;
+
+	rcu_read_lock();
+	task = pid_task(t->pid, PIDTYPE_PID);
+	if (task && READ_ONCE(task->exit_state) && thread_group_empty(task))
+		c3c_task_record(t, c3c_exit_status(task));
+	rcu_read_unlock();
+}
+
+/*
+ * A pidfd is being made for @pid: make sure it has an entry that knows.
+ * @all: the pidfd's file stands for all of them (pidfs: one inode per
+ * pid), else each file counts. Process context; -ENOMEM fails the pidfd.
+ */
+int c3c_task_pidfd_get(struct pid *pid, bool all)
+{
+	struct c3c_task *t;
+	unsigned long flags;
+
+	for (;;) {
+		rcu_read_lock();
+		t = rhashtable_lookup(&c3c_ht, &pid, c3c_ht_params);
+		rcu_read_unlock();
+		if (!t) {
+			t = c3c_task_new(pid, GFP_KERNEL_ACCOUNT);
+			if (!t)
+				return -ENOMEM;
+			t = c3c_task_insert(t);
+			if (IS_ERR(t))
+				return PTR_ERR(t);
+		}
+		smp_mb();	/* see c3c_task_record_if_dead() */
+		raw_spin_lock_irqsave(&c3c_lock, flags);
+		if (!(t->flags & C3C_T_DEAD)) {
+			t->nr_files = all ? 1 : t->nr_files + 1;
+			c3c_task_record_if_dead(t);
+			c3c_unlock_settled(t, flags);
+			return 0;
+		}
+		raw_spin_unlock_irqrestore(&c3c_lock, flags);
+		flush_work(&c3c_free_work);
+	}
+}
+
+/*
+ * A pidfd of @pid went away (@all: the last one). Safe in any context.
+ */
+void c3c_task_pidfd_put(struct pid *pid, bool all)
+{
+	struct c3c_task *t;
+	unsigned long flags;
+
+	rcu_read_lock();
+	t = c3c_task_find(pid);
+	if (t) {
+		raw_spin_lock_irqsave(&c3c_lock, flags);
+		if (all)
+			t->nr_files = 0;
+		else if (!WARN_ON_ONCE(!t->nr_files))
+			t->nr_files--;
+		c3c_unlock_settled(t, flags);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * CLONE_AUTOREAP: the child itself inserts its entry before it first
+ * returns to user space, and before it can exit (do_exit() runs pending
+ * task work ahead of exit_notify()). The fork hook cannot: it runs with
+ * preemption off, where the table may not allocate on PREEMPT_RT.
+ */
+static void c3c_autoreap_work(struct callback_head *cb)
+{
+	struct c3c_task *t = container_of(cb, struct c3c_task, twork);
+
+	memset(&t->twork, 0, sizeof(t->twork));
+	t->pid = get_pid(task_tgid(current));
+	t->flags = C3C_T_AUTOREAP | C3C_T_PINNED;
+	if (IS_ERR(c3c_task_insert(t))) {
+		/* Fail closed: a child without its autoreap would linger. */
+		pr_warn_ratelimited("no memory for an autoreap child, killing it\n");
+		force_sig(SIGKILL);
+	}
+}
+
+/* A zeroed entry for c3c_autoreap_queue(). Process context. */
 struct c3c_task *c3c_task_alloc(void)
 {
 	return kmem_cache_zalloc(c3c_task_cache, GFP_KERNEL_ACCOUNT);
@@ -47,164 +343,21 @@ void c3c_task_free(struct c3c_task *t)
 	kmem_cache_free(c3c_task_cache, t);
 }
 
-/* Under c3c_lock. */
-static void c3c_pool_put(struct c3c_task *t)
+/*
+ * From the fork hook, before @child first runs: hand it @t. The queued
+ * work pins the module; the entry keeps that pin until the child is
+ * reaped. Safe in any context.
+ */
+int c3c_autoreap_queue(struct task_struct *child, struct c3c_task *t)
 {
-	memset(t, 0, sizeof(*t));
-	list_add(&t->dead, &c3c_pool);
-	c3c_pool_n++;
-}
+	int err;
 
-static struct c3c_task *c3c_pool_get(void)
-{
-	struct c3c_task *t;
-
-	t = list_first_entry_or_null(&c3c_pool, struct c3c_task, dead);
-	if (t) {
-		list_del(&t->dead);
-		c3c_pool_n--;
-	}
-	return t;
-}
-
-/* Under c3c_lock: track @pid with @flags, merging into an existing entry. */
-static void c3c_task_link_locked(struct c3c_task *t, struct pid *pid,
-				 u32 flags)
-{
-	struct c3c_task *old = c3c_task_find(pid);
-
-	if (old) {
-		/* Readers pair with this via smp_load_acquire(). */
-		smp_store_release(&old->flags, old->flags | flags);
-		c3c_pool_put(t);
-		return;
-	}
 	__module_get(THIS_MODULE);
-	t->pid = get_pid(pid);
-	t->flags = flags;
-	hash_add_rcu(c3c_tasks, &t->node, (unsigned long)pid);
-	atomic_inc(&c3c_nr_tasks);
-}
-
-/*
- * Track @pid with @flags, merging into an entry it already has (a pidfd
- * made before the clone committed, say); @t is consumed either way.
- * The caller guarantees @pid stays valid. Safe in any context.
- */
-void c3c_task_link(struct c3c_task *t, struct pid *pid, u32 flags)
-{
-	unsigned long irqflags;
-
-	raw_spin_lock_irqsave(&c3c_lock, irqflags);
-	c3c_task_link_locked(t, pid, flags);
-	raw_spin_unlock_irqrestore(&c3c_lock, irqflags);
-}
-
-/*
- * The entry of @pid, made from the pool if it has none; NULL when the pool
- * is empty (the caller then goes without). Safe in any context.
- */
-struct c3c_task *c3c_task_get(struct pid *pid, u32 flags)
-{
-	struct c3c_task *t;
-	unsigned long irqflags;
-
-	raw_spin_lock_irqsave(&c3c_lock, irqflags);
-	t = c3c_task_find(pid);
-	if (!t) {
-		t = c3c_pool_get();
-		if (t)
-			c3c_task_link_locked(t, pid, flags);
-	} else if ((t->flags & flags) != flags) {
-		/* Readers pair with this via smp_load_acquire(). */
-		smp_store_release(&t->flags, t->flags | flags);
-	}
-	raw_spin_unlock_irqrestore(&c3c_lock, irqflags);
-	if (READ_ONCE(c3c_pool_n) < C3C_POOL_SIZE / 2)
-		schedule_delayed_work(&c3c_gc_work, 0);
-	return t;
-}
-
-/* Caller holds rcu_read_lock() or runs with preemption disabled. */
-struct c3c_task *c3c_task_find(struct pid *pid)
-{
-	struct c3c_task *t;
-
-	hash_for_each_possible_rcu(c3c_tasks, t, node, (unsigned long)pid)
-		if (t->pid == pid)
-			return t;
-	return NULL;
-}
-
-/*
- * Record the exit status, then let the GC free the entry once only our own
- * reference to the struct pid is left. Safe in any context.
- */
-void c3c_task_exited(struct c3c_task *t, int exit_code)
-{
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&c3c_lock, flags);
-	if (!(t->flags & C3C_T_EXITED)) {
-		WRITE_ONCE(t->exit_code, exit_code);
-		/* Pairs with the read barrier of readers of exit_code. */
-		smp_store_release(&t->flags, t->flags | C3C_T_EXITED);
-		list_add_tail(&t->dead, &c3c_dead);
-	}
-	raw_spin_unlock_irqrestore(&c3c_lock, flags);
-	/* A workqueue timer is safe to arm with interrupts off. */
-	schedule_delayed_work(&c3c_gc_work, HZ / 10);
-}
-
-static void c3c_task_rcu_free(struct rcu_head *rcu)
-{
-	struct c3c_task *t = container_of(rcu, struct c3c_task, rcu);
-
-	/* After the grace period: no reader can match a reused pid address. */
-	put_pid(t->pid);
-	kmem_cache_free(c3c_task_cache, t);
-	module_put(THIS_MODULE);
-}
-
-static void c3c_pool_fill(void)
-{
-	struct c3c_task *t;
-	unsigned long flags;
-
-	while (READ_ONCE(c3c_pool_n) < C3C_POOL_SIZE) {
-		t = kmem_cache_alloc(c3c_task_cache, GFP_KERNEL);
-		if (!t)
-			return;
-		raw_spin_lock_irqsave(&c3c_lock, flags);
-		c3c_pool_put(t);
-		raw_spin_unlock_irqrestore(&c3c_lock, flags);
-	}
-}
-
-static void c3c_gc(struct work_struct *work)
-{
-	struct c3c_task *t, *n;
-	unsigned long flags;
-	bool again;
-
-	raw_spin_lock_irqsave(&c3c_lock, flags);
-	list_for_each_entry_safe(t, n, &c3c_dead, dead) {
-		/*
-		 * Ours is the last reference: the process is released and
-		 * no pidfd for it is open, so nobody can ask any more.
-		 */
-		if (refcount_read(&t->pid->count) != 1)
-			continue;
-		list_del(&t->dead);
-		hash_del_rcu(&t->node);
-		atomic_dec(&c3c_nr_tasks);
-		call_rcu(&t->rcu, c3c_task_rcu_free);
-	}
-	again = !list_empty(&c3c_dead);
-	raw_spin_unlock_irqrestore(&c3c_lock, flags);
-	c3c_pool_fill();
-	if (again)
-		schedule_delayed_work(&c3c_gc_work, HZ);
+	init_task_work(&t->twork, c3c_autoreap_work);
+	err = task_work_add(child, &t->twork, TWA_RESUME);
+	if (err)
+		module_put(THIS_MODULE);
+	return err;
 }
 
 void c3c_file_pin(void)
@@ -221,21 +374,37 @@ void c3c_file_unpin(void)
 
 int c3c_state_init(void)
 {
+	int err;
+
 	c3c_task_cache = KMEM_CACHE(c3c_task, SLAB_ACCOUNT);
 	if (!c3c_task_cache)
 		return -ENOMEM;
-	c3c_pool_fill();
+	err = rhashtable_init(&c3c_ht, &c3c_ht_params);
+	if (err) {
+		kmem_cache_destroy(c3c_task_cache);
+		return err;
+	}
+	c3c_ht_ready = true;
 	return 0;
 }
 
-/* Only reached with no live state: every entry pins the module. */
+static void c3c_task_free_one(void *ptr, void *arg)
+{
+	c3c_task_destroy(ptr);
+}
+
+/*
+ * After every hook is gone. What is left are entries of processes that
+ * only pidfds refer to (an unreaped AUTOREAP one pins the module).
+ */
 void c3c_state_exit(void)
 {
-	struct c3c_task *t;
-
-	cancel_delayed_work_sync(&c3c_gc_work);
+	if (!c3c_ht_ready)
+		return;
+	flush_work(&c3c_free_work);
 	rcu_barrier();	/* pending c3c_task_rcu_free() */
-	while ((t = c3c_pool_get()))
-		kmem_cache_free(c3c_task_cache, t);
+	rhashtable_free_and_destroy(&c3c_ht, c3c_task_free_one, NULL);
+	atomic_set(&c3c_nr_tasks, 0);
+	c3c_ht_ready = false;
 	kmem_cache_destroy(c3c_task_cache);
 }
