@@ -2291,4 +2291,329 @@ TEST(info_live_process)
 	close(pidfd);
 }
 
+/* ==== exit bookkeeping: every pidfd, every burst, zombies, tracers ========== */
+
+/*
+ * 7.1 keeps exit information on the struct pid once a pidfd exists: any
+ * pidfd opened before the reap reports PIDFD_INFO_EXIT with the group's
+ * status after it, whatever the exit rate.
+ */
+#define BURST	200
+
+/* PIDFD_INFO_EXIT of a reaped process: 1 with *code, 0 without, -1 error. */
+static int info_exit(int pidfd, int *code)
+{
+	struct pidfd_info_v1 info;
+
+	if (get_info(pidfd, &info, PIDFD_INFO_EXIT))
+		return -1;
+	if (!(info.mask & PIDFD_INFO_EXIT))
+		return 0;
+	*code = info.exit_code;
+	return 1;
+}
+
+/*
+ * The same for an autoreap child that polled readable: native 7.1 wakes
+ * pollers before release_task() stores the status, so allow a short wait.
+ */
+static int info_exit_soon(int pidfd, int *code)
+{
+	long end = now_ms() + EXIT_MS;
+	int r;
+
+	while ((r = info_exit(pidfd, code)) == 0 && now_ms() < end)
+		usleep(1000);
+	return r;
+}
+
+/* Children that block until @go's write end closes, then _exit(i & 0x7f). */
+static int burst_spawn(uint64_t flags, int exit_signal, int go[2], pid_t *pid,
+		       int *pidfd, int n)
+{
+	for (int i = 0; i < n; i++) {
+		pid[i] = spawn(flags, exit_signal, &pidfd[i]);
+		if (pid[i] == 0) {
+			close(go[1]);
+			child_wait(go[0]);
+			_exit(i & 0x7f);
+		}
+		if (pid[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Count the pidfds without a status, and those with a wrong one; close. */
+static void burst_check(struct __test_metadata *_metadata, int *pidfd, int n,
+			bool soon)
+{
+	int missing = 0, wrong = 0, code = 0;
+
+	for (int i = 0; i < n; i++) {
+		int r = soon ? info_exit_soon(pidfd[i], &code) :
+			       info_exit(pidfd[i], &code);
+
+		if (r != 1)
+			missing++;
+		else if (!WIFEXITED(code) || WEXITSTATUS(code) != (i & 0x7f))
+			wrong++;
+		close(pidfd[i]);
+	}
+	EXPECT_EQ(0, missing) TH_LOG("%d of %d pidfds lack PIDFD_INFO_EXIT", missing, n);
+	EXPECT_EQ(0, wrong) TH_LOG("%d of %d pidfds have a wrong status", wrong, n);
+}
+
+TEST(exit_burst_clone3_pidfds)
+{
+	int go[2], pidfd[BURST], st;
+	pid_t pid[BURST];
+
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, burst_spawn(CLONE_PIDFD, SIGCHLD, go, pid, pidfd, BURST))
+		TH_LOG("clone3: %s", strerror(errno));
+	close(go[1]);	/* all exit at once */
+	for (int i = 0; i < BURST; i++)
+		ASSERT_EQ(pid[i], waitpid(pid[i], &st, 0));
+	burst_check(_metadata, pidfd, BURST, false);
+	close(go[0]);
+}
+
+TEST(exit_burst_pidfd_open_pidfds)
+{
+	int go[2], pidfd[BURST], st;
+	pid_t pid[BURST];
+
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	for (int i = 0; i < BURST; i++) {
+		pid[i] = fork();
+		if (pid[i] == 0) {
+			close(go[1]);
+			child_wait(go[0]);
+			_exit(i & 0x7f);
+		}
+		ASSERT_GT(pid[i], 0);
+		pidfd[i] = sys_pidfd_open(pid[i], 0);
+		ASSERT_GE(pidfd[i], 0) TH_LOG("pidfd_open: %s", strerror(errno));
+	}
+	close(go[1]);
+	for (int i = 0; i < BURST; i++)
+		ASSERT_EQ(pid[i], waitpid(pid[i], &st, 0));
+	burst_check(_metadata, pidfd, BURST, false);
+	close(go[0]);
+}
+
+TEST(exit_burst_autoreap)
+{
+	int go[2], pidfd[BURST], lingering = 0;
+	pid_t pid[BURST];
+
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, burst_spawn(CLONE_PIDFD | CLONE_AUTOREAP, 0, go, pid,
+				 pidfd, BURST))
+		TH_LOG("clone3: %s", strerror(errno));
+	close(go[1]);
+	for (int i = 0; i < BURST; i++)
+		ASSERT_EQ(1, pidfd_poll(pidfd[i], EXIT_MS));
+	for (int i = 0; i < BURST; i++)
+		if (wait_gone(pid[i], EXIT_MS, false))
+			lingering++;
+	EXPECT_EQ(0, lingering);
+	burst_check(_metadata, pidfd, BURST, true);
+	EXPECT_TRUE(no_child_left());
+	close(go[0]);
+}
+
+/* A pidfd opened on a zombie gets the status once the zombie is reaped. */
+TEST(exit_zombie_late_pidfd)
+{
+	enum { N = 50 };
+	int pidfd[N], st;
+	pid_t pid[N];
+
+	for (int i = 0; i < N; i++) {
+		siginfo_t si = { 0 };
+
+		pid[i] = fork();
+		if (pid[i] == 0)
+			_exit(i & 0x7f);
+		ASSERT_GT(pid[i], 0);
+		ASSERT_EQ(0, waitid(P_PID, pid[i], &si, WEXITED | WNOWAIT));
+		pidfd[i] = sys_pidfd_open(pid[i], 0);
+		ASSERT_GE(pidfd[i], 0) TH_LOG("pidfd_open on a zombie: %s",
+					      strerror(errno));
+		EXPECT_EQ(1, pidfd_poll(pidfd[i], 0));
+	}
+	for (int i = 0; i < N; i++)
+		ASSERT_EQ(pid[i], waitpid(pid[i], &st, 0));
+	burst_check(_metadata, pidfd, N, false);
+}
+
+/*
+ * Our own guarantee, not 7.1's (native 7.1 wakes pollers before it stores
+ * the status): an autoreap child's pidfd that polls readable has its exit
+ * status at once. Where no module provides the flags, nothing to check.
+ */
+TEST(module_only_readable_implies_exit_status)
+{
+	int go[2], pidfd[BURST], missing = 0, code;
+	pid_t pid[BURST];
+
+	if (access("/dev/clone3_compat", F_OK)) {
+		TH_LOG("native kernel: the module's extra guarantee does not apply");
+		return;
+	}
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, burst_spawn(CLONE_PIDFD | CLONE_AUTOREAP, 0, go, pid,
+				 pidfd, BURST));
+	close(go[1]);
+	for (int i = 0; i < BURST; i++) {
+		ASSERT_EQ(1, pidfd_poll(pidfd[i], EXIT_MS));
+		if (info_exit(pidfd[i], &code) != 1 ||
+		    WEXITSTATUS(code) != (i & 0x7f))
+			missing++;
+		close(pidfd[i]);
+	}
+	EXPECT_EQ(0, missing);
+	close(go[0]);
+}
+
+/*
+ * A traced child whose leader exits first, while another thread lives on
+ * and later calls exit_group(42). No status while that thread runs; after
+ * the reap, 42 (the group's exit code, as wait() reports it).
+ */
+extern int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+
+static char tl_stack[64 * 1024] __attribute__((aligned(16)));
+
+/* The second thread: plain syscalls only (it shares the leader's TLS). */
+static int tl_thread(void *arg)
+{
+	int rfd = *(int *)arg;
+	char c;
+
+	while (syscall(SYS_read, rfd, &c, 1) < 0)
+		;
+	syscall(SYS_exit_group, 42);
+	return 0;
+}
+
+FIXTURE(traced_leader_first) {};
+FIXTURE_SETUP(traced_leader_first) {}
+FIXTURE_TEARDOWN(traced_leader_first) {}
+FIXTURE_VARIANT(traced_leader_first) {
+	uint64_t flags;
+	int exit_signal;
+};
+FIXTURE_VARIANT_ADD(traced_leader_first, plain) {
+	.flags = CLONE_PIDFD, .exit_signal = SIGCHLD
+};
+FIXTURE_VARIANT_ADD(traced_leader_first, autoreap) {
+	.flags = CLONE_PIDFD | CLONE_AUTOREAP, .exit_signal = 0
+};
+
+TEST_F(traced_leader_first, status_only_after_reap)
+{
+	int go[2], die[2], rep[2], pidfd = -1, code = 0, ready, st;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(die, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(rep, O_CLOEXEC));
+	pid = spawn(variant->flags, variant->exit_signal, &pidfd);
+	if (pid == 0) {
+		int t;
+
+		close(go[1]);
+		close(die[1]);
+		t = clone(tl_thread, tl_stack + sizeof(tl_stack),
+			      CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+			      CLONE_THREAD | CLONE_SYSVSEM, &die[0]);
+
+		report_int(rep[1], t > 0 ? 1 : -errno);
+		child_wait(go[0]);
+		syscall(SYS_exit, 0);	/* the leader alone */
+	}
+	ASSERT_GT(pid, 0) TH_LOG("clone3: %s", strerror(errno));
+	close(rep[1]);
+	ASSERT_TRUE(read_report(rep[0], &ready, sizeof(ready), EXIT_MS));
+	ASSERT_EQ(1, ready) TH_LOG("thread: errno %d", -ready);
+	ASSERT_EQ(0, ptrace(PTRACE_SEIZE, pid, NULL, NULL))
+		TH_LOG("PTRACE_SEIZE: %s", strerror(errno));
+	close(go[1]);
+	ASSERT_TRUE(wait_state(pid, 'Z', EXIT_MS));
+	/* The leader is a zombie, its thread group is alive. */
+	usleep(20000);
+	EXPECT_EQ(0, info_exit(pidfd, &code)) TH_LOG("status while a thread runs");
+	EXPECT_EQ(0, pidfd_poll(pidfd, 0));
+	close(die[1]);
+	ASSERT_EQ(pid, waitpid(pid, &st, __WALL));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 42) TH_LOG("wait: %#x", st);
+	ASSERT_EQ(1, info_exit(pidfd, &code));
+	EXPECT_TRUE(WIFEXITED(code) && WEXITSTATUS(code) == 42)
+		TH_LOG("PIDFD_INFO_EXIT: %#x", code);
+	EXPECT_TRUE(no_child_left());
+	close(pidfd);
+	close(go[0]);
+	close(die[0]);
+	close(rep[0]);
+}
+
+/*
+ * 7.1 refuses CLONE_PARENT only to a process that is itself autoreap:
+ * one that has pidfds, was made with CLONE_PIDFD or CLONE_NNP, may use it.
+ */
+FIXTURE(clone_parent_kept) {};
+FIXTURE_SETUP(clone_parent_kept) {}
+FIXTURE_TEARDOWN(clone_parent_kept) {}
+FIXTURE_VARIANT(clone_parent_kept) {
+	uint64_t flags;		/* how the process that tries is made */
+	bool pidfd_open;	/* and then pidfd_open()ed by its parent */
+};
+FIXTURE_VARIANT_ADD(clone_parent_kept, clone3_pidfd) { .flags = CLONE_PIDFD };
+FIXTURE_VARIANT_ADD(clone_parent_kept, clone3_nnp) { .flags = CLONE_NNP };
+FIXTURE_VARIANT_ADD(clone_parent_kept, clone3_pidfd_nnp) {
+	.flags = CLONE_PIDFD | CLONE_NNP
+};
+FIXTURE_VARIANT_ADD(clone_parent_kept, fork_pidfd_open) { .pidfd_open = true };
+
+TEST_F(clone_parent_kept, clone_parent_allowed)
+{
+	int go[2], rep[2], pidfd = -1, sib = 0, st;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(rep, O_CLOEXEC));
+	pid = spawn(variant->flags, SIGCHLD, &pidfd);
+	if (pid == 0) {
+		struct clone_args a = { .flags = CLONE_PARENT };
+		long r;
+
+		close(go[1]);
+		child_wait(go[0]);
+		r = sys_clone3(&a, sizeof(a));
+		if (r == 0)
+			_exit(6);
+		report_int(rep[1], r > 0 ? (int)r : -errno);
+		_exit(0);
+	}
+	ASSERT_GT(pid, 0) TH_LOG("clone3: %s", strerror(errno));
+	close(rep[1]);
+	if (variant->pidfd_open) {
+		pidfd = sys_pidfd_open(pid, 0);
+		ASSERT_GE(pidfd, 0);
+	}
+	close(go[1]);
+	ASSERT_TRUE(read_report(rep[0], &sib, sizeof(sib), EXIT_MS));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_GT(sib, 0) TH_LOG("clone3(CLONE_PARENT): errno %d", -sib);
+	ASSERT_EQ(sib, waitpid(sib, &st, __WALL));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 6);
+	if (pidfd >= 0)
+		close(pidfd);
+	close(go[0]);
+	close(rep[0]);
+}
+
 TEST_HARNESS_MAIN
