@@ -10,6 +10,9 @@
  *                                    QEMU then exits with (N << 1) | 1
  *   vmutil runas UID GID -- CMD ARGS drop to UID/GID with no supplementary
  *                                    groups and exec CMD
+ *   vmutil drained MS                wait up to MS ms until the module tracks
+ *                                    no process and no AUTOKILL file (its
+ *                                    FEATURES counters); 1 if it does not
  *
  * Errors are printed as "vmutil: OP: strerror (errno N)" and exit non-zero.
  */
@@ -21,8 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "../include/uapi/linux/clone3_compat.h"
 
 static int usage(void)
 {
@@ -30,7 +36,8 @@ static int usage(void)
 		"usage: vmutil insmod FILE [PARAMS...]\n"
 		"       vmutil rmmod NAME\n"
 		"       vmutil exit N\n"
-		"       vmutil runas UID GID -- CMD [ARGS...]\n");
+		"       vmutil runas UID GID -- CMD [ARGS...]\n"
+		"       vmutil drained MS\n");
 	return 2;
 }
 
@@ -128,6 +135,38 @@ static int do_runas(int argc, char **argv)
 	return 127;
 }
 
+/* The module's state drains once every test process is gone. */
+static int do_drained(int argc, char **argv)
+{
+	struct clone3_compat_features f;
+	long ms;
+	int fd;
+
+	if (argc != 1 || parse_num(argv[0], INT_MAX, &ms))
+		return usage();
+	fd = open(CLONE3_COMPAT_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return fail("drained", CLONE3_COMPAT_DEVICE);
+	for (long i = 0;; i += 10) {
+		memset(&f, 0, sizeof(f));
+		f.size = sizeof(f);
+		if (ioctl(fd, CLONE3_COMPAT_IOC_FEATURES, &f))
+			return fail("drained", "FEATURES");
+		if (!f.tracked && !f.autokill_files)
+			break;
+		if (i >= ms) {
+			fprintf(stderr, "vmutil: drained: %llu tracked, %llu autokill files after %ld ms\n",
+				(unsigned long long)f.tracked,
+				(unsigned long long)f.autokill_files, ms);
+			close(fd);
+			return 1;
+		}
+		usleep(10000);
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -140,5 +179,7 @@ int main(int argc, char **argv)
 		return do_exit(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "runas"))
 		return do_runas(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "drained"))
+		return do_drained(argc - 2, argv + 2);
 	return usage();
 }
