@@ -182,7 +182,8 @@ void c3c_task_exited(struct c3c_task *t, struct task_struct *tsk)
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&c3c_lock, flags);
-	c3c_task_record(t, c3c_exit_status(tsk));
+	if (!(t->flags & C3C_T_DEAD))
+		c3c_task_record(t, c3c_exit_status(tsk));
 	c3c_unlock_settled(t, flags);
 }
 
@@ -192,58 +193,17 @@ void c3c_task_reaped(struct c3c_task *t)
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&c3c_lock, flags);
-	WRITE_ONCE(t->flags, t->flags | C3C_T_REAPED);
+	if (!(t->flags & C3C_T_DEAD))
+		WRITE_ONCE(t->flags, t->flags | C3C_T_REAPED);
 	c3c_unlock_settled(t, flags);
-}
-
-/*
- * Insert @t (pid set, flags as wanted) or, if @t's pid has a live entry
- * already, merge @t's flags and pin into it and free @t. Process context.
- * Returns the entry, or an ERR_PTR (then @t is freed too and the pin that
- * a C3C_T_PINNED @t carried is dropped).
- */
-static struct c3c_task *c3c_task_insert(struct c3c_task *t)
-{
-	struct c3c_task *old;
-	unsigned long flags;
-	bool unpin;
-
-	might_sleep();
-	for (;;) {
-		old = rhashtable_lookup_get_insert_fast(&c3c_ht, &t->node,
-							c3c_ht_params);
-		if (!old) {
-			atomic_inc(&c3c_nr_tasks);
-			return t;
-		}
-		if (IS_ERR(old))
-			break;
-		raw_spin_lock_irqsave(&c3c_lock, flags);
-		if (!(old->flags & C3C_T_DEAD)) {
-			unpin = (t->flags & C3C_T_PINNED) &&
-				(old->flags & C3C_T_PINNED);
-			WRITE_ONCE(old->flags, old->flags | t->flags);
-			raw_spin_unlock_irqrestore(&c3c_lock, flags);
-			if (unpin)
-				module_put(THIS_MODULE);
-			c3c_task_destroy(t);
-			return old;
-		}
-		raw_spin_unlock_irqrestore(&c3c_lock, flags);
-		/* A dead entry of the same pid: let its removal finish. */
-		flush_work(&c3c_free_work);
-	}
-	if (t->flags & C3C_T_PINNED)
-		module_put(THIS_MODULE);
-	c3c_task_destroy(t);
-	return old;
 }
 
 /*
  * Under c3c_lock, with a full barrier before: a pidfd is made for a
  * process whose group may be dead already (a zombie); the exit hook may
  * have looked for the entry before it was visible. Either it saw the entry
- * or we see the dead group: c3c_exit_hook() has the other barrier.
+ * or we see the dead group: c3c_notify_parent_hook() has the other
+ * barrier.
  */
 static void c3c_task_record_if_dead(struct c3c_task *t)
 {
@@ -257,38 +217,74 @@ static void c3c_task_record_if_dead(struct c3c_task *t)
 }
 
 /*
+ * Find the live entry of @pid, or insert one (@spare if given, else a new
+ * one), and under c3c_lock OR @set into its flags and count a pidfd:
+ * @files 1 adds one file, -1 says a (shared pidfs) inode exists, 0 none.
+ * RCU is held from the lookup until the entry is locked and known not to
+ * be dead, so it cannot be freed under us. Process context. @spare is
+ * consumed. -ENOMEM (or the table's error) if no entry could be had.
+ */
+static int c3c_task_apply(struct pid *pid, u32 set, int files,
+			  struct c3c_task *spare)
+{
+	struct c3c_task *t, *new = spare;
+	unsigned long flags;
+	int err = 0;
+
+	might_sleep();
+	for (;;) {
+		rcu_read_lock();
+		t = rhashtable_lookup(&c3c_ht, &pid, c3c_ht_params);
+		if (!t && new) {
+			t = rhashtable_lookup_get_insert_fast(&c3c_ht, &new->node,
+							      c3c_ht_params);
+			if (IS_ERR(t)) {
+				rcu_read_unlock();
+				err = PTR_ERR(t);
+				break;
+			}
+			if (!t) {
+				atomic_inc(&c3c_nr_tasks);
+				t = new;
+				new = NULL;
+			}
+		}
+		if (!t) {
+			rcu_read_unlock();
+			new = c3c_task_new(pid, GFP_KERNEL_ACCOUNT);
+			if (!new)
+				return -ENOMEM;
+			continue;
+		}
+		smp_mb();	/* see c3c_task_record_if_dead() */
+		raw_spin_lock_irqsave(&c3c_lock, flags);
+		if (!(t->flags & C3C_T_DEAD)) {
+			WRITE_ONCE(t->flags, t->flags | set);
+			if (files)
+				t->nr_files = files < 0 ? 1 : t->nr_files + 1;
+			c3c_task_record_if_dead(t);
+			c3c_unlock_settled(t, flags);
+			rcu_read_unlock();
+			break;
+		}
+		raw_spin_unlock_irqrestore(&c3c_lock, flags);
+		rcu_read_unlock();
+		/* A dead entry of the same pid: let its removal finish. */
+		flush_work(&c3c_free_work);
+	}
+	if (new)
+		c3c_task_destroy(new);
+	return err;
+}
+
+/*
  * A pidfd is being made for @pid: make sure it has an entry that knows.
  * @all: the pidfd's file stands for all of them (pidfs: one inode per
  * pid), else each file counts. Process context; -ENOMEM fails the pidfd.
  */
 int c3c_task_pidfd_get(struct pid *pid, bool all)
 {
-	struct c3c_task *t;
-	unsigned long flags;
-
-	for (;;) {
-		rcu_read_lock();
-		t = rhashtable_lookup(&c3c_ht, &pid, c3c_ht_params);
-		rcu_read_unlock();
-		if (!t) {
-			t = c3c_task_new(pid, GFP_KERNEL_ACCOUNT);
-			if (!t)
-				return -ENOMEM;
-			t = c3c_task_insert(t);
-			if (IS_ERR(t))
-				return PTR_ERR(t);
-		}
-		smp_mb();	/* see c3c_task_record_if_dead() */
-		raw_spin_lock_irqsave(&c3c_lock, flags);
-		if (!(t->flags & C3C_T_DEAD)) {
-			t->nr_files = all ? 1 : t->nr_files + 1;
-			c3c_task_record_if_dead(t);
-			c3c_unlock_settled(t, flags);
-			return 0;
-		}
-		raw_spin_unlock_irqrestore(&c3c_lock, flags);
-		flush_work(&c3c_free_work);
-	}
+	return c3c_task_apply(pid, 0, all ? -1 : 1, NULL);
 }
 
 /*
@@ -303,10 +299,13 @@ void c3c_task_pidfd_put(struct pid *pid, bool all)
 	t = c3c_task_find(pid);
 	if (t) {
 		raw_spin_lock_irqsave(&c3c_lock, flags);
-		if (all)
-			t->nr_files = 0;
-		else if (!WARN_ON_ONCE(!t->nr_files))
-			t->nr_files--;
+		/* A dead entry has seen the last of its pidfds already. */
+		if (!(t->flags & C3C_T_DEAD)) {
+			if (all)
+				t->nr_files = 0;
+			else if (!WARN_ON_ONCE(!t->nr_files))
+				t->nr_files--;
+		}
 		c3c_unlock_settled(t, flags);
 	}
 	rcu_read_unlock();
@@ -321,15 +320,17 @@ void c3c_task_pidfd_put(struct pid *pid, bool all)
 static void c3c_autoreap_work(struct callback_head *cb)
 {
 	struct c3c_task *t = container_of(cb, struct c3c_task, twork);
+	struct pid *pid = task_tgid(current);
 
 	memset(&t->twork, 0, sizeof(t->twork));
-	t->pid = get_pid(task_tgid(current));
-	t->flags = C3C_T_AUTOREAP | C3C_T_PINNED;
-	if (IS_ERR(c3c_task_insert(t))) {
+	t->pid = get_pid(pid);
+	/* The entry takes a module reference of its own (sync_pin). */
+	if (c3c_task_apply(pid, C3C_T_AUTOREAP, 0, t)) {
 		/* Fail closed: a child without its autoreap would linger. */
 		pr_warn_ratelimited("no memory for an autoreap child, killing it\n");
 		force_sig(SIGKILL);
 	}
+	module_put(THIS_MODULE);	/* c3c_autoreap_queue()'s */
 }
 
 /* A zeroed entry for c3c_autoreap_queue(). Process context. */
@@ -345,8 +346,8 @@ void c3c_task_free(struct c3c_task *t)
 
 /*
  * From the fork hook, before @child first runs: hand it @t. The queued
- * work pins the module; the entry keeps that pin until the child is
- * reaped. Safe in any context.
+ * work pins the module until it has run (the cloner holds a reference
+ * now, so __module_get() is enough). Safe in any context.
  */
 int c3c_autoreap_queue(struct task_struct *child, struct c3c_task *t)
 {
