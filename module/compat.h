@@ -7,6 +7,8 @@
 #define C3C_COMPAT_H
 
 #include <linux/ftrace.h>
+#include <linux/irqflags.h>
+#include <linux/preempt.h>
 
 /*
  * The registers an ftrace callback sees. x86-64 has
@@ -22,6 +24,21 @@ static __always_inline struct pt_regs *c3c_fregs(struct ftrace_regs *fregs)
 	return &arch_ftrace_regs(fregs)->regs;
 #else
 	return &fregs->regs;
+#endif
+}
+
+/*
+ * May the state table be changed in this context? Always, where its bucket
+ * locks disable interrupts; else only where bottom halves may be disabled
+ * and enabled again: preemptible (PREEMPT_RT makes that a sleeping lock)
+ * and with interrupts on.
+ */
+static __always_inline bool c3c_table_writable_here(void)
+{
+#ifdef C3C_RHT_IRQSAFE
+	return true;
+#else
+	return preemptible() && !irqs_disabled();
 #endif
 }
 

@@ -86,16 +86,20 @@ static void c3c_task_rcu_free(struct rcu_head *rcu)
 	c3c_task_destroy(container_of(rcu, struct c3c_task, rcu));
 }
 
+static void c3c_task_unlink(struct c3c_task *t)
+{
+	rhashtable_remove_fast(&c3c_ht, &t->node, c3c_ht_params);
+	atomic_dec(&c3c_nr_tasks);
+	call_rcu(&t->rcu, c3c_task_rcu_free);
+}
+
 static void c3c_free_work_fn(struct work_struct *work)
 {
 	struct llist_node *list = llist_del_all(&c3c_free_list);
 	struct c3c_task *t, *n;
 
-	llist_for_each_entry_safe(t, n, list, free) {
-		rhashtable_remove_fast(&c3c_ht, &t->node, c3c_ht_params);
-		atomic_dec(&c3c_nr_tasks);
-		call_rcu(&t->rcu, c3c_task_rcu_free);
-	}
+	llist_for_each_entry_safe(t, n, list, free)
+		c3c_task_unlink(t);
 }
 
 /* The wait status of a dead thread group, as wait() reports it. */
@@ -108,14 +112,32 @@ int c3c_exit_status(struct task_struct *tsk)
 
 /*
  * Under c3c_lock: free @t once nobody can ask for it. Marked dead at once;
- * lookups that find a dead entry treat it as gone.
+ * lookups that find a dead entry treat it as gone. Where the table may be
+ * changed here it is unlinked at once (no window in which a dead entry is
+ * found); else the caller disposes of it after unlocking: true.
  */
-static void c3c_task_maybe_free(struct c3c_task *t)
+static bool c3c_task_maybe_free(struct c3c_task *t)
 {
 	if ((t->flags & C3C_T_DEAD) || t->nr_files ||
 	    ((t->flags & C3C_T_AUTOREAP) && !(t->flags & C3C_T_REAPED)))
-		return;
+		return false;
 	WRITE_ONCE(t->flags, t->flags | C3C_T_DEAD);
+	if (!c3c_table_writable_here())
+		return true;
+	c3c_task_unlink(t);
+	return false;
+}
+
+/*
+ * After unlocking: unlink a dead @t now if this context may (6.1 from a
+ * pidfd's release), else from the work item (6.1 under tasklist_lock).
+ */
+static void c3c_task_dispose(struct c3c_task *t, bool preemptible_caller)
+{
+	if (preemptible_caller && c3c_table_writable_here()) {
+		c3c_task_unlink(t);
+		return;
+	}
 	llist_add(&t->free, &c3c_free_list);
 	/* queue_work() is safe with interrupts off and under raw locks. */
 	schedule_work(&c3c_free_work);
@@ -144,21 +166,21 @@ static bool c3c_task_sync_pin(struct c3c_task *t)
 	return false;
 }
 
-/* Under c3c_lock, after a transition: pin, or free. */
-static bool c3c_task_settle(struct c3c_task *t)
-{
-	bool unpin = c3c_task_sync_pin(t);
-
-	c3c_task_maybe_free(t);
-	return unpin;
-}
-
-static void c3c_unlock_settled(struct c3c_task *t, unsigned long flags)
+/*
+ * After a transition under c3c_lock: pin or unpin, free if nobody can ask
+ * any more, and unlock. @preemptible_caller: the caller's own context
+ * (before it took the lock) may sleep.
+ */
+static void c3c_unlock_settled(struct c3c_task *t, unsigned long flags,
+			       bool preemptible_caller)
 	__releases(&c3c_lock)
 {
-	bool unpin = c3c_task_settle(t);
+	bool unpin = c3c_task_sync_pin(t);
+	bool dispose = c3c_task_maybe_free(t);
 
 	raw_spin_unlock_irqrestore(&c3c_lock, flags);
+	if (dispose)
+		c3c_task_dispose(t, preemptible_caller);
 	if (unpin)
 		module_put(THIS_MODULE);
 }
@@ -184,7 +206,7 @@ void c3c_task_exited(struct c3c_task *t, struct task_struct *tsk)
 	raw_spin_lock_irqsave(&c3c_lock, flags);
 	if (!(t->flags & C3C_T_DEAD))
 		c3c_task_record(t, c3c_exit_status(tsk));
-	c3c_unlock_settled(t, flags);
+	c3c_unlock_settled(t, flags, false);
 }
 
 /* The process of @t is being released. Safe in any context. */
@@ -195,7 +217,7 @@ void c3c_task_reaped(struct c3c_task *t)
 	raw_spin_lock_irqsave(&c3c_lock, flags);
 	if (!(t->flags & C3C_T_DEAD))
 		WRITE_ONCE(t->flags, t->flags | C3C_T_REAPED);
-	c3c_unlock_settled(t, flags);
+	c3c_unlock_settled(t, flags, false);
 }
 
 /*
@@ -228,6 +250,7 @@ static int c3c_task_apply(struct pid *pid, u32 set, int files,
 			  struct c3c_task *spare)
 {
 	struct c3c_task *t, *new = spare;
+	unsigned int retries = 0;
 	unsigned long flags;
 	int err = 0;
 
@@ -263,14 +286,20 @@ static int c3c_task_apply(struct pid *pid, u32 set, int files,
 			if (files)
 				t->nr_files = files < 0 ? 1 : t->nr_files + 1;
 			c3c_task_record_if_dead(t);
-			c3c_unlock_settled(t, flags);
+			c3c_unlock_settled(t, flags, true);
 			rcu_read_unlock();
 			break;
 		}
 		raw_spin_unlock_irqrestore(&c3c_lock, flags);
 		rcu_read_unlock();
-		/* A dead entry of the same pid: let its removal finish. */
+		/*
+		 * A dead entry of the same pid: let its removal finish (the
+		 * work item's, or, rarely, a releasing task's right after it
+		 * unlocked).
+		 */
 		flush_work(&c3c_free_work);
+		if (retries++)
+			schedule_timeout_uninterruptible(1);
 	}
 	if (new)
 		c3c_task_destroy(new);
@@ -292,6 +321,7 @@ int c3c_task_pidfd_get(struct pid *pid, bool all)
  */
 void c3c_task_pidfd_put(struct pid *pid, bool all)
 {
+	bool preemptible_caller = preemptible();
 	struct c3c_task *t;
 	unsigned long flags;
 
@@ -306,7 +336,7 @@ void c3c_task_pidfd_put(struct pid *pid, bool all)
 			else if (!WARN_ON_ONCE(!t->nr_files))
 				t->nr_files--;
 		}
-		c3c_unlock_settled(t, flags);
+		c3c_unlock_settled(t, flags, preemptible_caller);
 	}
 	rcu_read_unlock();
 }
