@@ -439,7 +439,13 @@ struct sleeper {
 	int err;
 };
 
-enum { SLEEP_PIDFD_IOCTL, SLEEP_DEVICE_IOCTL, SLEEP_CLONE3, SLEEP_CLONE3_AUTOREAP };
+enum {
+	SLEEP_PIDFD_IOCTL, SLEEP_DEVICE_IOCTL, SLEEP_CLONE3, SLEEP_CLONE3_AUTOREAP,
+	SLEEP_CLONE3_PIDFD_OUT, SLEEP_CLONE3_SETTID_OUT,
+};
+
+/* Arguments in ordinary memory, the kernel's stores go to the page. */
+static struct clone_args out_args;
 
 static void *sleeper_fn(void *arg)
 {
@@ -452,6 +458,12 @@ static void *sleeper_fn(void *arg)
 		break;
 	case SLEEP_DEVICE_IOCTL:
 		s->ret = ioctl(s->fd, CLONE3_COMPAT_IOC_VERSION, s->page);
+		break;
+	case SLEEP_CLONE3_PIDFD_OUT:
+	case SLEEP_CLONE3_SETTID_OUT:
+		s->ret = syscall(SYS_clone3, &out_args, sizeof(out_args));
+		if (s->ret == 0)
+			_exit(7);
 		break;
 	default:
 		s->ret = syscall(SYS_clone3, s->page, sizeof(struct clone_args));
@@ -475,6 +487,16 @@ FIXTURE_VARIANT_ADD(sleeping_call, device_ioctl) { .kind = SLEEP_DEVICE_IOCTL };
 FIXTURE_VARIANT_ADD(sleeping_call, clone3_args) { .kind = SLEEP_CLONE3 };
 FIXTURE_VARIANT_ADD(sleeping_call, clone3_autoreap_args) {
 	.kind = SLEEP_CLONE3_AUTOREAP
+};
+/*
+ * The kernel's own stores inside the module's clone3 (kernel_clone() through
+ * the gate): the pidfd number after the pidfd is made, the child's pid.
+ */
+FIXTURE_VARIANT_ADD(sleeping_call, clone3_pidfd_store) {
+	.kind = SLEEP_CLONE3_PIDFD_OUT
+};
+FIXTURE_VARIANT_ADD(sleeping_call, clone3_parent_tid_store) {
+	.kind = SLEEP_CLONE3_SETTID_OUT
 };
 
 FIXTURE_SETUP(sleeping_call)
@@ -533,6 +555,18 @@ TEST_F_TIMEOUT(sleeping_call, rmmod_waits_for_it, 120)
 		ca->flags = CLONE_AUTOREAP | CLONE_PIDFD;
 		ca->pidfd = (uintptr_t)&pidfd;
 		break;
+	case SLEEP_CLONE3_PIDFD_OUT:
+		out_args = (struct clone_args){
+			.flags = CLONE_AUTOREAP | CLONE_PIDFD,
+			.pidfd = (uintptr_t)u.page,
+		};
+		break;
+	case SLEEP_CLONE3_SETTID_OUT:
+		out_args = (struct clone_args){
+			.flags = CLONE_AUTOREAP | CLONE_PARENT_SETTID,
+			.parent_tid = (uintptr_t)u.page,
+		};
+		break;
 	}
 	sl.page = u.page;
 	ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &sl));
@@ -566,6 +600,15 @@ TEST_F_TIMEOUT(sleeping_call, rmmod_waits_for_it, 120)
 		EXPECT_EQ(sl.ret, waitpid(sl.ret, &st, 0));
 		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 7);
 		break;
+	case SLEEP_CLONE3_SETTID_OUT:
+		ASSERT_GT(sl.ret, 0) TH_LOG("clone3: %s", strerror(sl.err));
+		EXPECT_EQ(sl.ret, *(pid_t *)u.page);
+		EXPECT_EQ(0, c3c_gone_no_zombie(sl.ret, 5000));
+		EXPECT_TRUE(c3c_no_waitable_child());
+		break;
+	case SLEEP_CLONE3_PIDFD_OUT:
+		pidfd = *(int *)u.page;
+		/* fall through */
 	case SLEEP_CLONE3_AUTOREAP: {
 		struct clone3_compat_pidfd_info info;
 
