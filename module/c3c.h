@@ -118,6 +118,7 @@ struct c3c_task {
 #define C3C_T_DEAD	BIT(4)	/* being freed: treat as absent */
 
 extern atomic_t c3c_nr_tasks;
+extern atomic_t c3c_nr_autoreap;
 extern atomic_t c3c_nr_files;
 
 int c3c_state_init(void);

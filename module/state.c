@@ -49,6 +49,7 @@ static struct kmem_cache *c3c_task_cache;
 static LLIST_HEAD(c3c_free_list);
 
 atomic_t c3c_nr_tasks = ATOMIC_INIT(0);
+atomic_t c3c_nr_autoreap = ATOMIC_INIT(0);	/* AUTOREAP, not yet reaped */
 atomic_t c3c_nr_files = ATOMIC_INIT(0);
 
 static void c3c_free_work_fn(struct work_struct *work);
@@ -215,8 +216,11 @@ void c3c_task_reaped(struct c3c_task *t)
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&c3c_lock, flags);
-	if (!(t->flags & C3C_T_DEAD))
+	if (!(t->flags & (C3C_T_DEAD | C3C_T_REAPED))) {
+		if (t->flags & C3C_T_AUTOREAP)
+			atomic_dec(&c3c_nr_autoreap);
 		WRITE_ONCE(t->flags, t->flags | C3C_T_REAPED);
+	}
 	c3c_unlock_settled(t, flags, false);
 }
 
@@ -282,6 +286,9 @@ static int c3c_task_apply(struct pid *pid, u32 set, int files,
 		smp_mb();	/* see c3c_task_record_if_dead() */
 		raw_spin_lock_irqsave(&c3c_lock, flags);
 		if (!(t->flags & C3C_T_DEAD)) {
+			if ((set & ~t->flags & C3C_T_AUTOREAP) &&
+			    !(t->flags & C3C_T_REAPED))
+				atomic_inc(&c3c_nr_autoreap);
 			WRITE_ONCE(t->flags, t->flags | set);
 			if (files)
 				t->nr_files = files < 0 ? 1 : t->nr_files + 1;
