@@ -25,7 +25,8 @@
  *   fork vfork clone3                   P1: ordinary children, wait()ed
  *   file pipe unix inet
  *   ioctl_pipe ioctl_tty ioctl_file     P2: open/close and ioctl
- *   pidfd_clone3                        P3 base: clone3(CLONE_PIDFD) + wait
+ *   pidfd_clone3                        P3 base: clone3(CLONE_PIDFD) + poll
+ *                                       + wait
  *   spawn_ioctl spawn_ioctl_fd
  *   spawn_clone3                        P3: AUTOREAP|AUTOKILL|NNP, poll, close
  *                                       (ioctl: the device kept open, as
@@ -43,6 +44,13 @@
  *   guard_clone3 guard_ioctl
  *   guard_ioctl_fd                      P6: AUTOREAP|AUTOKILL spawn
  *   mem_plain mem_autoreap mem_autokill memory per live child (MEM, SLAB)
+ *   heldN                               P7: spawn_ioctl_fd while N exited,
+ *                                       reaped children's pidfds are held
+ *                                       (each one a state entry with its
+ *                                       exit status)
+ *   exitsN                              P7: N children with pidfds held
+ *                                       exit at once, until all are
+ *                                       reaped: per exit
  */
 #include <alloca.h>
 #include <errno.h>
@@ -253,6 +261,9 @@ static int one_child(int op)
 		close(child_pidfd);
 		return 0;
 	}
+	/* As systemd, Rust's std and Go do: poll the pidfd, then wait. */
+	if (op == OP_PIDFD_CLONE3)
+		wait_readable(child_pidfd);
 	reap(pid);
 	if (op == OP_PIDFD_CLONE3)
 		close(child_pidfd);
@@ -466,7 +477,7 @@ static int features(struct clone3_compat_features *f)
 	return ret;
 }
 
-/* Wait (bounded) until the module holds no state: the GC is delayed. */
+/* Wait (bounded) until the module holds no state: frees are deferred. */
 static void drain(void)
 {
 	struct clone3_compat_features f;
@@ -730,7 +741,8 @@ static void herd_start(struct herd *h, long n, uint64_t flags, bool pidfds)
 		futex_wait(&herd_ready, v);
 }
 
-static void herd_end(struct herd *h)
+/* Let the herd exit and reap it; its pidfds go to @keep (or are closed). */
+static void herd_release(struct herd *h, int *keep)
 {
 	long i;
 
@@ -740,12 +752,26 @@ static void herd_end(struct herd *h)
 		for (i = 0; i < h->n; i++)
 			reap(h->pids[i]);
 	if (h->pidfds)
-		for (i = 0; i < h->n; i++)
-			close(h->pidfds[i]);
+		for (i = 0; i < h->n; i++) {
+			if (keep)
+				keep[i] = h->pidfds[i];
+			else
+				close(h->pidfds[i]);
+		}
+}
+
+static void herd_end_keep(struct herd *h, int *keep)
+{
+	herd_release(h, keep);
 	/* Autoreaped ones may still run on their stacks: wait for them. */
-	if (module_loaded())
+	if (module_loaded() && !keep)
 		drain();
 	munmap(h->stacks, h->len);
+}
+
+static void herd_end(struct herd *h)
+{
+	herd_end_keep(h, NULL);
 }
 
 
@@ -792,6 +818,101 @@ static void bench_background(const char *name, char kind, long n)
 	herd_end(&h);
 	free(a);
 	free(b);
+}
+
+/*
+ * P7: the spawn cost while n exited and reaped children's pidfds are held
+ * (plain clone3(CLONE_PIDFD) children, made and reaped in batches so that
+ * few live at a time): n state entries that keep an exit status. A helper
+ * process makes and holds them: in the measuring process, n more open
+ * files would make every fork copy a bigger fd table.
+ */
+static void bench_held(const char *name, long n)
+{
+	const long batch = 1000;
+	struct snap *a, *b;
+	int go[2], ready[2];
+	pid_t holder;
+	char c = 0;
+
+	if (!module_loaded()) {
+		skip(name, "module not loaded");
+		return;
+	}
+	a = malloc(sizeof(*a));
+	b = malloc(sizeof(*b));
+	if (!a || !b || pipe2(go, O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
+		die("malloc/pipe");
+	drain();
+	settle();
+	snapshot(a);
+	holder = fork();
+	if (holder < 0)
+		die("fork");
+	if (holder == 0) {
+		int *fds = malloc(n * sizeof(*fds));
+		struct herd h;
+		long i;
+
+		if (!fds)
+			_exit(1);
+		raise_nofile(n + batch);
+		for (i = 0; i < n; i += batch) {
+			long k = n - i < batch ? n - i : batch;
+
+			herd_start(&h, k, 0, true);
+			herd_end_keep(&h, fds + i);
+		}
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		/* Until the measurement is done: then exit, closing them all. */
+		close(go[1]);
+		if (read(go[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1)
+		die("holder");
+	settle();
+	snapshot(b);
+	report_mem(name, a, b, n);
+	measure(name, iters(300), one_child, OP_SPAWN_FD);
+	close(go[1]);
+	reap(holder);
+	close(go[0]);
+	close(ready[0]);
+	drain();
+	free(a);
+	free(b);
+}
+
+/*
+ * P7: n live children whose pidfds are held exit at once; the time from
+ * the go to the last reap, per exit. With and without the module.
+ */
+static void bench_exits(const char *name, long n)
+{
+	double v[3];
+	struct herd h;
+	int r;
+
+	raise_nofile(n);
+	for (r = 0; r < 3; r++) {
+		uint64_t t0;
+
+		herd_start(&h, n, 0, true);
+		settle();
+		t0 = now_ns();
+		herd_release(&h, NULL);
+		v[r] = (double)(now_ns() - t0) / n;
+		munmap(h.stacks, h.len);
+		if (module_loaded())
+			drain();
+	}
+	if (verbose)
+		printf("BLOCKS %s %s %.1f %.1f %.1f\n", phase, name, v[0], v[1], v[2]);
+	result(name, median(v, 3), n);
 }
 
 /* Memory held per live child of a kind, pidfds kept open. */
@@ -887,6 +1008,10 @@ static void run(const char *name)
 		bench_background(name, name[2], atol(name + 3));
 	else if (!strncmp(name, "bg", 2))
 		bench_background(name, 't', atol(name + 2));
+	else if (!strncmp(name, "held", 4))
+		bench_held(name, atol(name + 4));
+	else if (!strncmp(name, "exits", 5))
+		bench_exits(name, atol(name + 5));
 	else if (!strcmp(name, "mem_plain"))
 		bench_mem(name, 0, 10000);
 	else if (!strcmp(name, "mem_autoreap"))

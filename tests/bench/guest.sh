@@ -27,9 +27,11 @@ COMMON="$P1 pidfd_clone3 pdeathsig
 # Every round, with the module only.
 MODULE="spawn_ioctl spawn_ioctl_fd spawn_clone3 spawn_reap guard_clone3
 	guard_ioctl guard_ioctl_fd kill_autokill kill_autokill_sigkill"
-# P5: spawns with 10 and 10 000 live children (the costly part).
-HERD_A="bgp10 bgp10000"
-HERD_B="bg10 bg10000 bgu10000"
+# P5: spawns with 10 and 10 000 live children (the costly part); P7: with
+# 100 000 tracked live children or 100 000 exited ones whose pidfds are
+# held, and 10 000 simultaneous exits with pidfds held.
+HERD_A="bgp10 bgp10000 exits10000"
+HERD_B="bg10 bg10000 bgu10000 bg100000 bgu100000 held10 held100000 exits10000"
 
 load() {
 	if ! out=$(vmutil insmod "$KO" 2>&1); then
@@ -38,7 +40,7 @@ load() {
 	fi
 }
 
-# The module's state drains asynchronously (GC, RCU): retry a while.
+# The module's state drains asynchronously (a work item, RCU): retry a while.
 unload() {
 	tries=0
 	until out=$(vmutil rmmod clone3_compat 2>&1); do
@@ -67,8 +69,9 @@ echo "INFO rounds $rounds+$p1rounds"
 echo "INFO cpu $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
 echo "INFO clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 echo "INFO mem_kb $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
-# Room for 10 000 more processes (root passes RLIMIT_NPROC anyway).
-echo 100000 >/proc/sys/kernel/threads-max
+# Room for 100 000 more processes (root passes RLIMIT_NPROC anyway).
+echo 200000 >/proc/sys/kernel/threads-max
+echo 4194304 >/proc/sys/kernel/pid_max
 # Fixed addresses: fewer ways for two runs to differ (bench also fixes its
 # stack offset within the page itself).
 echo 0 >/proc/sys/kernel/randomize_va_space
