@@ -20,9 +20,10 @@
  * that only pidfds refer to do not: a system whose service manager holds
  * pidfds of its services can still unload us; module exit frees them.
  *
- * Removal is deferred to a work item: callers may hold tasklist_lock with
- * interrupts off, where 6.1's rhashtable (bucket locks with bottom halves
- * disabled) must not be entered.
+ * An entry is unlinked where it dies if the table may be changed there
+ * (6.12's bucket locks disable interrupts: anywhere; 6.1's disable bottom
+ * halves: not under tasklist_lock with interrupts off, nor with preemption
+ * off on PREEMPT_RT), else by a work item.
  */
 #include "c3c.h"
 
@@ -113,7 +114,7 @@ int c3c_exit_status(struct task_struct *tsk)
 
 /*
  * Under c3c_lock: free @t once nobody can ask for it. Marked dead at once;
- * lookups that find a dead entry treat it as gone. Where the table may be
+ * a pidfd made meanwhile does not use a dead entry (c3c_task_apply()). Where the table may be
  * changed here it is unlinked at once (no window in which a dead entry is
  * found); else the caller disposes of it after unlocking: true.
  */
