@@ -35,11 +35,17 @@
 #include <linux/task_work.h>
 #include <linux/workqueue.h>
 
+/*
+ * The table grows as needed and does not shrink: shrinking rehashed every
+ * entry left at each halving, in the middle of a burst of exits (6 % on
+ * 10 000 simultaneous exits with pidfds held, make bench P7). What it
+ * keeps is 8 bytes a bucket at the peak: 1 MiB after 100 000 tracked
+ * processes at once, freed at module exit.
+ */
 static const struct rhashtable_params c3c_ht_params = {
 	.key_len = sizeof(struct pid *),
 	.key_offset = offsetof(struct c3c_task, pid),
 	.head_offset = offsetof(struct c3c_task, node),
-	.automatic_shrinking = true,
 	.min_size = 64,
 };
 
