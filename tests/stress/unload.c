@@ -281,6 +281,25 @@ TEST_F_TIMEOUT(sleeping_call, rmmod_waits_for_it, 120)
 
 /* ---- load/unload cycles under load ------------------------------------- */
 
+/*
+ * The hammers pause together for 30 ms of every 100 (by the monotonic
+ * clock they share): on 6.1 every open pidfd pins the module, so without a
+ * common pause an unload would hardly ever find it unused. An unload that
+ * starts in a pause runs on while the hammers start again: their calls
+ * meet a module that is going away.
+ */
+static void hammer_pause(void)
+{
+	struct timespec ts;
+
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((ts.tv_nsec / 1000000) % 100 < 70)
+			return;
+		usleep(2000);
+	}
+}
+
 /* One kind of traffic into the module, until killed. Syscalls only. */
 static void hammer(int kind)
 {
@@ -290,6 +309,8 @@ static void hammer(int kind)
 	for (unsigned int i = 0;; i++) {
 		int fd, pidfd = -1;
 		pid_t pid;
+
+		hammer_pause();
 
 		switch (kind) {
 		case 0:	/* pidfd creation and pidfd ioctls */
