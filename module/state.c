@@ -27,6 +27,7 @@
  */
 #include "c3c.h"
 
+#include <linux/hash.h>
 #include <linux/llist.h>
 #include <linux/module.h>
 #include <linux/rhashtable.h>
@@ -42,8 +43,19 @@
  * keeps is 8 bytes a bucket at the peak: 1 MiB after 100 000 tracked
  * processes at once, freed at module exit.
  */
+/*
+ * The key is a pointer: one multiplication spreads it (hash_ptr()), where
+ * the default jhash costs a few dozen instructions on every fork, exit and
+ * pidfd of a tracked process.
+ */
+static u32 c3c_ht_hash(const void *data, u32 len, u32 seed)
+{
+	return hash_ptr(*(struct pid * const *)data, 32) ^ seed;
+}
+
 static const struct rhashtable_params c3c_ht_params = {
 	.key_len = sizeof(struct pid *),
+	.hashfn = c3c_ht_hash,
 	.key_offset = offsetof(struct c3c_task, pid),
 	.head_offset = offsetof(struct c3c_task, node),
 	.min_size = 64,
@@ -61,6 +73,9 @@ atomic_t c3c_nr_files = ATOMIC_INIT(0);
 
 static void c3c_free_work_fn(struct work_struct *work);
 static DECLARE_WORK(c3c_free_work, c3c_free_work_fn);
+static LLIST_HEAD(c3c_reclaim_list);
+static void c3c_reclaim_fn(struct work_struct *work);
+static DECLARE_WORK(c3c_reclaim_work, c3c_reclaim_fn);
 
 /*
  * The entry of @pid, or NULL. The caller holds rcu_read_lock() or runs
@@ -88,17 +103,32 @@ static void c3c_task_destroy(struct c3c_task *t)
 	kmem_cache_free(c3c_task_cache, t);
 }
 
-static void c3c_task_rcu_free(struct rcu_head *rcu)
+/*
+ * Unlinked entries are freed in batches, one grace period for all that
+ * were unlinked before it began: a call_rcu() each cost the pidfd of every
+ * plain clone3(CLONE_PIDFD) a callback and more RCU softirq work than the
+ * rest of its entry (make bench P3).
+ */
+static void c3c_reclaim_fn(struct work_struct *work)
 {
-	/* After the grace period: no reader can match a reused pid address. */
-	c3c_task_destroy(container_of(rcu, struct c3c_task, rcu));
+	struct llist_node *list = llist_del_all(&c3c_reclaim_list);
+	struct c3c_task *t, *n;
+
+	if (!list)
+		return;
+	/* Every entry on the list was unlinked before this. */
+	synchronize_rcu();
+	llist_for_each_entry_safe(t, n, list, free)
+		c3c_task_destroy(t);
 }
 
 static void c3c_task_unlink(struct c3c_task *t)
 {
 	rhashtable_remove_fast(&c3c_ht, &t->node, c3c_ht_params);
 	atomic_dec(&c3c_nr_tasks);
-	call_rcu(&t->rcu, c3c_task_rcu_free);
+	/* queue_work() is safe with interrupts off and under raw locks. */
+	if (llist_add(&t->free, &c3c_reclaim_list))
+		schedule_work(&c3c_reclaim_work);
 }
 
 static void c3c_free_work_fn(struct work_struct *work)
@@ -263,12 +293,26 @@ static int c3c_task_apply(struct pid *pid, u32 set, int files,
 	struct c3c_task *t, *new = spare;
 	unsigned int retries = 0;
 	unsigned long flags;
+	bool fresh = false;
 	int err = 0;
 
 	might_sleep();
+	/*
+	 * A pid without a task is being made by copy_process() (the pidfd of
+	 * a clone): nobody else can know it yet. Its entry is complete before
+	 * it becomes visible, and is inserted without a look first and
+	 * without the lock: no task, so nothing to record and nothing to pin.
+	 */
+	if (!new && !set && !pid_has_task(pid, PIDTYPE_PID)) {
+		new = c3c_task_new(pid, GFP_KERNEL_ACCOUNT);
+		if (!new)
+			return -ENOMEM;
+		new->nr_files = files != 0;
+		fresh = true;
+	}
 	for (;;) {
 		rcu_read_lock();
-		t = rhashtable_lookup(&c3c_ht, &pid, c3c_ht_params);
+		t = new ? NULL : rhashtable_lookup(&c3c_ht, &pid, c3c_ht_params);
 		if (!t && new) {
 			t = rhashtable_lookup_get_insert_fast(&c3c_ht, &new->node,
 							      c3c_ht_params);
@@ -281,6 +325,10 @@ static int c3c_task_apply(struct pid *pid, u32 set, int files,
 				atomic_inc(&c3c_nr_tasks);
 				t = new;
 				new = NULL;
+				if (fresh) {
+					rcu_read_unlock();
+					break;
+				}
 			}
 		}
 		if (!t) {
@@ -447,7 +495,7 @@ void c3c_state_exit(void)
 	if (!c3c_ht_ready)
 		return;
 	flush_work(&c3c_free_work);
-	rcu_barrier();	/* pending c3c_task_rcu_free() */
+	flush_work(&c3c_reclaim_work);	/* after the unlinks free_work made */
 	rhashtable_free_and_destroy(&c3c_ht, c3c_task_free_one, NULL);
 	atomic_set(&c3c_nr_tasks, 0);
 	c3c_ht_ready = false;
