@@ -26,12 +26,12 @@ KERNELS ?=
 all: module
 
 module:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/module modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 # Debian's headers have no System.map, so Kbuild skips depmod: run it here
 # (not for a DESTDIR staging install).
 install: module
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/module INSTALL_MOD_DIR=updates/dkms \
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates/dkms \
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 	$(if $(DESTDIR),,depmod -a $(KVER))
 	install -d $(DESTDIR)$(PREFIX)/include/linux
@@ -60,7 +60,8 @@ demo:
 
 # Kbuild's clean needs the headers; without them remove its outputs by hand.
 clean:
-	if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(CURDIR)/module clean; fi
+	if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	rm -f Module.symvers modules.order .*.cmd
 	cd module && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd Module.symvers modules.order
 	rm -rf build
 

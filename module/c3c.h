@@ -18,12 +18,13 @@
 #include <linux/types.h>
 #include <uapi/linux/clone3_compat.h>
 
-#include "compat.h"
+#include "c3c_arch.h"
+#include "c3c_fregs.h"
 
-#define C3C_VERSION_MAJOR	0
-#define C3C_VERSION_MINOR	1
-#define C3C_VERSION_PATCH	0
-#define C3C_VERSION_STR		"0.1.0"
+/* From VERSION, by the top-level Kbuild. */
+#ifndef C3C_VERSION_STR
+#error "build from the top-level Kbuild: make -C $KDIR M=$PWD"
+#endif
 
 #define C3C_NEW_FLAGS	(CLONE3_COMPAT_AUTOREAP | CLONE3_COMPAT_NNP | \
 			 CLONE3_COMPAT_PIDFD_AUTOKILL)
@@ -54,7 +55,7 @@ int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 /* Redirect a hooked function to @to (RET transfer, IBT-safe). */
 static __always_inline void c3c_redirect(struct ftrace_regs *fregs, void *to)
 {
-	c3c_fregs(fregs)->ip = (unsigned long)to;
+	ftrace_regs_set_instruction_pointer(fregs, (unsigned long)to);
 }
 
 /*
@@ -85,16 +86,10 @@ static __always_inline void c3c_unpin(void)
 	module_put(THIS_MODULE);
 }
 
+/* Argument @n of the hooked kernel function (C calling convention). */
 static __always_inline unsigned long c3c_arg(struct ftrace_regs *fregs, int n)
 {
-	struct pt_regs *regs = c3c_fregs(fregs);
-
-	switch (n) {
-	case 0: return regs->di;
-	case 1: return regs->si;
-	case 2: return regs->dx;
-	default: return regs->cx;
-	}
+	return ftrace_regs_get_argument(fregs, n);
 }
 
 /* state.c: per-process state keyed by the thread-group struct pid. */
@@ -139,7 +134,7 @@ static __always_inline bool c3c_tracking(void)
 	return atomic_read(&c3c_nr_tasks) != 0;
 }
 
-/* spawn.c: clone3() as on Linux 7.1, shared by the ioctl and clone3(). */
+/* clone3.c: clone3() as on Linux 7.1, shared by the ioctl and clone3(). */
 struct c3c_ctx {
 	struct hlist_node node;
 	struct rcu_head rcu;
@@ -155,25 +150,25 @@ struct c3c_ctx {
 extern atomic_t c3c_nr_ctx;
 extern bool c3c_transparent;
 
-int c3c_spawn_init(void);
-void c3c_spawn_exit(void);
+int c3c_clone3_init(void);
+void c3c_clone3_exit(void);
 struct c3c_ctx *c3c_ctx_current(void);
 bool c3c_current_autoreap(void);
 long c3c_clone3(struct clone_args __user *uargs, size_t size);
 long c3c_ioctl_clone3(void __user *arg);
 
-/* fork.c: the fork and exit hooks. */
-int c3c_fork_init(void);
-void c3c_fork_exit(void);
+/* lifecycle.c: the fork, exit and reap hooks. */
+int c3c_lifecycle_init(void);
+void c3c_lifecycle_exit(void);
 
-/* compat.c: what differs between kernel versions. */
-int c3c_compat_init(void);
-void c3c_compat_exit(void);
+/* pidfd.c and its family (pidfd_pidfs.c or pidfd_anon.c, by Kbuild). */
+int c3c_pidfd_init(void);
+void c3c_pidfd_exit(void);
 struct pid *c3c_pidfd_pid(const struct file *file);
 long c3c_pidfd_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 void c3c_wake_pidfd(struct task_struct *tsk);
 
-/* info.c */
+/* pidfd_info.c: PIDFD_GET_INFO. */
 long c3c_ioctl_pidfd_get_info(void __user *arg);
 int c3c_pidfd_info(struct pid *pid, struct clone3_compat_pidfd_info __user *uinfo,
 		   size_t usize);

@@ -134,13 +134,13 @@ static int __init c3c_init(void)
 	 * Hooks that see exits and releases come before those that make
 	 * state (pidfds, then clones): no entry can miss its end.
 	 */
-	err = c3c_fork_init();
+	err = c3c_lifecycle_init();
 	if (err)
 		goto out_gates;
-	err = c3c_compat_init();
+	err = c3c_pidfd_init();
 	if (err)
 		goto out_fork;
-	err = c3c_spawn_init();
+	err = c3c_clone3_init();
 	if (err)
 		goto out_compat;
 	err = misc_register(&c3c_misc);
@@ -151,11 +151,11 @@ static int __init c3c_init(void)
 	return 0;
 
 out_spawn:
-	c3c_spawn_exit();
+	c3c_clone3_exit();
 out_compat:
-	c3c_compat_exit();
+	c3c_pidfd_exit();
 out_fork:
-	c3c_fork_exit();
+	c3c_lifecycle_exit();
 out_gates:
 	c3c_gates_exit();
 out_state:
@@ -167,9 +167,9 @@ out_state:
 static void __exit c3c_exit(void)
 {
 	misc_deregister(&c3c_misc);
-	c3c_spawn_exit();
-	c3c_compat_exit();
-	c3c_fork_exit();
+	c3c_clone3_exit();
+	c3c_pidfd_exit();
+	c3c_lifecycle_exit();
 	c3c_gates_exit();
 	c3c_state_exit();
 	pr_info("unloaded\n");

@@ -28,8 +28,10 @@
 #include "c3c.h"
 
 #include <linux/hash.h>
+#include <linux/irqflags.h>
 #include <linux/llist.h>
 #include <linux/module.h>
+#include <linux/preempt.h>
 #include <linux/rhashtable.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -138,6 +140,19 @@ static void c3c_free_work_fn(struct work_struct *work)
 
 	llist_for_each_entry_safe(t, n, list, free)
 		c3c_task_unlink(t);
+}
+
+/*
+ * May the table be changed in this context? Always, where its bucket locks
+ * disable interrupts (C3C_RHT_IRQSAFE, from Kbuild); else only where
+ * bottom halves may be disabled and enabled again: preemptible
+ * (PREEMPT_RT makes that a sleeping lock) and with interrupts on.
+ */
+static __always_inline bool c3c_table_writable_here(void)
+{
+	if (C3C_RHT_IRQSAFE)
+		return true;
+	return preemptible() && !irqs_disabled();
 }
 
 /* The wait status of a dead thread group, as wait() reports it. */

@@ -70,6 +70,13 @@ c3c_version() {
 	tr -d ' \n' <"$C3C_TOP/VERSION"
 }
 
+# The module's sources, as dkms and the VM bench build them: the top-level
+# Kbuild (make -C KDIR M=DIR from the top), the version, module/ and the
+# UAPI header. usage: c3c_copy_module_sources DEST
+c3c_copy_module_sources() {
+	cp -a "$C3C_TOP/Kbuild" "$C3C_TOP/VERSION" "$C3C_TOP/module" "$C3C_TOP/include" "$1/"
+}
+
 # Remove Kbuild outputs from a copied source tree (a developer may have run
 # an in-tree "make"; stale objects must not leak into other builds).
 c3c_clean_kbuild() {

@@ -227,7 +227,7 @@ static void c3c_find_tp(struct tracepoint *tp, void *priv)
 		c3c_tp_fork = tp;
 }
 
-int c3c_fork_init(void)
+int c3c_lifecycle_init(void)
 {
 	int err;
 
@@ -241,11 +241,11 @@ int c3c_fork_init(void)
 		return err;
 	err = c3c_hooks_register(c3c_fork_hooks, ARRAY_SIZE(c3c_fork_hooks));
 	if (err)
-		c3c_fork_exit();
+		c3c_lifecycle_exit();
 	return err;
 }
 
-void c3c_fork_exit(void)
+void c3c_lifecycle_exit(void)
 {
 	c3c_hooks_unregister(c3c_fork_hooks, ARRAY_SIZE(c3c_fork_hooks));
 	if (c3c_tp_fork) {

@@ -277,7 +277,7 @@ static long c3c_sys_clone3(const struct pt_regs *regs)
 {
 	long ret;
 
-	ret = c3c_clone3((struct clone_args __user *)regs->di, regs->si);
+	ret = c3c_clone3(c3c_sys_clone3_uargs(regs), c3c_sys_clone3_size(regs));
 	c3c_unpin();
 	return ret;
 }
@@ -286,7 +286,8 @@ static long c3c_sys_clone3_ia32(const struct pt_regs *regs)
 {
 	long ret;
 
-	ret = c3c_clone3(compat_ptr((u32)regs->bx), (u32)regs->cx);
+	ret = c3c_clone3(c3c_compat_clone3_uargs(regs),
+			 c3c_compat_clone3_size(regs));
 	c3c_unpin();
 	return ret;
 }
@@ -308,8 +309,8 @@ static void notrace c3c_clone3_hook(unsigned long ip, unsigned long parent_ip,
 	 * module is going away, the kernel's runs: EINVAL for a 7.1 flag,
 	 * so no AUTOREAP/NNP/AUTOKILL child is ever made without them.
 	 */
-	if (uregs->si >= sizeof(flags) &&
-	    !copy_from_user_nofault(&flags, (void __user *)uregs->di,
+	if (c3c_sys_clone3_size(uregs) >= sizeof(flags) &&
+	    !copy_from_user_nofault(&flags, c3c_sys_clone3_uargs(uregs),
 				    sizeof(flags)) &&
 	    !(flags & C3C_NEW_FLAGS))
 		return;
@@ -327,23 +328,23 @@ static void notrace c3c_clone3_ia32_hook(unsigned long ip,
 
 static struct c3c_hook c3c_clone3_hooks[] = {
 	{
-		.name = "__x64_sys_clone3",
+		.name = C3C_SYS_CLONE3,
 		.func = c3c_clone3_hook,
 		.flags = FTRACE_OPS_FL_IPMODIFY,
 	},
 	{
-		.name = "__ia32_sys_clone3",
+		.name = C3C_SYS_CLONE3_COMPAT,
 		.func = c3c_clone3_ia32_hook,
 		.flags = FTRACE_OPS_FL_IPMODIFY,
 	},
 };
 
-int c3c_spawn_init(void)
+int c3c_clone3_init(void)
 {
 	return c3c_hooks_register(c3c_clone3_hooks, ARRAY_SIZE(c3c_clone3_hooks));
 }
 
-void c3c_spawn_exit(void)
+void c3c_clone3_exit(void)
 {
 	c3c_hooks_unregister(c3c_clone3_hooks, ARRAY_SIZE(c3c_clone3_hooks));
 }
