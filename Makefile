@@ -2,10 +2,10 @@
 #
 #   make / make module   build module/clone3_compat.ko for KDIR (default: the
 #                        headers of KVER, the running kernel)
-#   make install         install everything for this machine: the module for
-#                        KVER (updates/dkms, install-module) and the library,
-#                        headers, clone3-run and man pages (install-lib,
-#                        install-tools, install-man) under PREFIX
+#   make install-module  install the module for KVER (updates/dkms, depmod)
+#   make install         install everything for this machine: install-module,
+#                        then the library, headers, clone3-run and man pages
+#                        under PREFIX (install-lib, install-tools, install-man)
 #   make tests           build the test programs on the host into build/tests/
 #   make check           the test suite: host checks + the module and tests in
 #                        VMs on the kernel matrix (scripts/check)
