@@ -2,11 +2,14 @@
 #
 #   make / make module   build module/clone3_compat.ko for KDIR (default: the
 #                        headers of KVER, the running kernel)
-#   make install         install the module (updates/dkms) and the UAPI header
+#   make install-module  install the module for KVER (updates/dkms, depmod)
+#   make install         install everything for this machine: install-module,
+#                        then the library, headers, clone3-run and man pages
+#                        under PREFIX (install-lib, install-tools, install-man)
 #   make tests           build the test programs on the host into build/tests/
 #   make check           the test suite: host checks + the module and tests in
 #                        VMs on the kernel matrix (scripts/check)
-#   make stress          reliability run (issue 8): stress, fuzz, load/unload
+#   make stress          reliability run: stress, fuzz, load/unload
 #                        cycles for STRESS_SECS (300) per run, FUZZ_CALLS
 #                        (100000), CYCLES (50) on KERNELS (scripts/stress)
 #   make check-debug     the VM suite on a KASAN/lockdep/kmemleak 6.12 kernel
@@ -29,13 +32,12 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 # Debian's headers have no System.map, so Kbuild skips depmod: run it here
-# (not for a DESTDIR staging install).
-install: module
+# (not for a DESTDIR staging install). The UAPI header comes with
+# install-lib.
+install-module: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates/dkms \
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 	$(if $(DESTDIR),,depmod -a $(KVER))
-	install -d $(DESTDIR)$(PREFIX)/include/linux
-	install -m 0644 include/uapi/linux/*.h $(DESTDIR)$(PREFIX)/include/linux/
 
 tests:
 	scripts/build-tests build/tests
@@ -43,14 +45,14 @@ tests:
 check:
 	scripts/check $(KERNELS)
 
-# issue 8: reliability runs (see scripts/stress, scripts/check-debug)
+# Reliability runs (see scripts/stress, scripts/check-debug).
 stress:
 	scripts/stress $(KERNELS)
 
 check-debug:
 	scripts/check-debug
 
-# issue 7: what the module costs, measured in one VM boot per kernel under
+# What the module costs, measured in one VM boot per kernel under
 # QEMU -icount (scripts/bench, docs/benchmarks.md); not part of make check.
 bench:
 	scripts/bench $(KERNELS)
@@ -65,16 +67,20 @@ clean:
 	cd module && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd Module.symvers modules.order
 	rm -rf build
 
-.PHONY: all module install tests check stress check-debug bench demo clean
+.PHONY: all module install-module tests check stress check-debug bench demo clean
 
 # ---------------------------------------------------------------- userspace
 # libclone3compat (shared + static + pkg-config), clone3-run, the man pages
 # and the Debian packages. Outputs go to build/; CFLAGS, CPPFLAGS and
 # LDFLAGS from the environment (dpkg-buildflags) are added to ours.
 #
-#   make lib tools       build/lib/, build/tools/clone3-run
+#   make lib tools man   build/lib/, build/tools/clone3-run, build/man/
 #   make install-lib install-tools install-man   (DESTDIR, PREFIX, LIBDIR)
 #   make deb             the .debs, in build/deb/ (scripts/check-deb tests them)
+#
+# The version is written only in VERSION: scripts/versioned puts it into
+# the library header (lib/clone3_compat.h.in -> build/include/), the man
+# pages and the pkg-config file.
 VERSION := $(shell cat VERSION)
 LIB_SONAME := libclone3compat.so.0
 BINDIR ?= $(PREFIX)/bin
@@ -83,7 +89,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 C3C_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-Ilib -Iinclude/uapi
+	-Ibuild/include -Ilib -Iinclude/uapi
+LIB_H := build/include/clone3_compat.h
 
 LIB_OBJS := $(patsubst lib/%.c,build/lib/%.o,$(wildcard lib/*.c))
 LIB_SO := build/lib/libclone3compat.so.$(VERSION)
@@ -91,8 +98,11 @@ LIB_A := build/lib/libclone3compat.a
 
 lib: $(LIB_SO) $(LIB_A)
 
+$(LIB_H): lib/clone3_compat.h.in VERSION
+	scripts/versioned $< $@
+
 # One set of PIC objects serves both libraries (PIE programs link the .a).
-build/lib/%.o: lib/%.c $(wildcard lib/*.h) include/uapi/linux/clone3_compat.h
+build/lib/%.o: lib/%.c $(wildcard lib/*.h) $(LIB_H) include/uapi/linux/clone3_compat.h
 	@mkdir -p $(@D)
 	$(CC) $(C3C_CFLAGS) -fPIC $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -109,7 +119,7 @@ $(LIB_A): $(LIB_OBJS)
 
 tools: build/tools/clone3-run
 
-build/tools/clone3-run: tools/clone3-run.c lib/clone3_compat.h $(LIB_SO)
+build/tools/clone3-run: tools/clone3-run.c $(LIB_H) $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) $(C3C_CFLAGS) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) \
 		-Lbuild/lib -lclone3compat
@@ -122,11 +132,11 @@ install-lib: lib
 	install -m 0644 $(LIB_SO) $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	ln -sf libclone3compat.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libclone3compat.so
+	scripts/versioned lib/libclone3compat.pc.in build/lib/libclone3compat.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-		lib/libclone3compat.pc.in \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' build/lib/libclone3compat.pc.in \
 		>$(DESTDIR)$(PKGCONFIGDIR)/libclone3compat.pc
-	install -m 0644 lib/clone3_compat.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(LIB_H) $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 include/uapi/linux/clone3_compat.h \
 		$(DESTDIR)$(INCLUDEDIR)/linux/
 	$(if $(DESTDIR),,ldconfig || true)
@@ -135,14 +145,17 @@ install-tools: tools
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 build/tools/clone3-run $(DESTDIR)$(BINDIR)/
 
-install-man:
-	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
-		$(DESTDIR)$(MANDIR)/man4
-	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
-	install -m 0644 man/*.4 $(DESTDIR)$(MANDIR)/man4/
+# build/man/manN/: the pages with the version put in, and a symlink for
+# every other name in a page's NAME section (the functions it documents).
+man:
+	scripts/build-man build/man
 
-install: install-lib install-tools install-man
+install-man: man
+	install -d $(DESTDIR)$(MANDIR)
+	cp -R --preserve=mode,links build/man/man1 build/man/man3 \
+		build/man/man4 $(DESTDIR)$(MANDIR)/
+
+install: install-module install-lib install-tools install-man
 
 # dpkg-buildpackage in a copy of the tree: its outputs land in build/deb/,
 # not next to the repository.
@@ -153,4 +166,4 @@ deb:
 	cd build/deb/src && dpkg-buildpackage -us -uc -b
 	rm -rf build/deb/src
 
-.PHONY: lib tools install-lib install-tools install-man deb
+.PHONY: lib tools man install install-lib install-tools install-man deb

@@ -17,7 +17,7 @@ rounds=${2:-4}
 p1rounds=${3:-16}
 cd /test/files || exit 1
 KO=$PWD/clone3_compat.ko
-export PATH=/test/files:$PATH
+export PATH="/test/files:$PATH"
 
 # P1
 P1="fork vfork clone3"
@@ -82,7 +82,7 @@ echo 0 >/proc/sys/kernel/randomize_va_space
 	phase W1 1 "$scale" $COMMON $MODULE
 	r=1
 	while [ $r -le "$rounds" ]; do
-		herd_a= herd_b= mem_a= mem_b=
+		herd_a='' herd_b='' mem_a='' mem_b=''
 		if [ $r -le 2 ]; then
 			herd_a=$HERD_A herd_b=$HERD_B
 		fi

@@ -13,6 +13,7 @@
 #define _UAPI_LINUX_CLONE3_COMPAT_H
 
 #include <linux/ioctl.h>
+#include <linux/sched.h>	/* first: Linux 7.1's CLONE_* win, in any include order */
 #include <linux/types.h>
 
 /* The values merged for Linux 7.1 (include/uapi/linux/sched.h). */
