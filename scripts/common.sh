@@ -8,32 +8,59 @@ export C3C_TOP C3C_CACHE
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 log() { echo "${0##*/}: $*" >&2; }
 
-# apt options for a private view of Debian bullseye (5.10), leaving the
-# system's sources untouched.
-c3c_apt_opts() {
+# The Debian suite a matrix spec's kernel comes from, when it is not the
+# host's own (bookworm): trixie for the +deb13 kernels.
+c3c_suite_for_spec() {
 	case "$1" in
-	5.10*)
-		local d=$C3C_CACHE/apt-bullseye
-		if [ ! -s "$d/sources.list" ]; then
-			mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-			cat >"$d/sources.list" <<-SRC
-			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
-			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bullseye-security main
-			SRC
-		fi
-		echo "-o Dir::Etc::SourceList=$d/sources.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache"
-		;;
+	*-deb13 | *-deb13-*) echo trixie ;;
 	esac
 }
 
-# Map a matrix spec (6.1, 6.12, 6.1-rt, 6.12-rt, 5.10) to the image metapackage.
+# apt options for the kernel of a spec: nothing for the host's own suite,
+# else a private view of the other suite (own sources.list, lists and
+# cache in the cache dir), leaving the system's sources untouched. Its
+# lists are refreshed once a day (Debian drops superseded ABIs).
+c3c_apt_opts() {
+	local suite d
+	suite=$(c3c_suite_for_spec "$1")
+	[ -n "$suite" ] || return 0
+	d=$C3C_CACHE/apt-$suite
+	if [ ! -s "$d/sources.list" ]; then
+		mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+		cat >"$d/sources.list.tmp" <<-SRC
+		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main
+		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite-updates main
+		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $suite-security main
+		SRC
+		mv "$d/sources.list.tmp" "$d/sources.list"
+	fi
+	local opts="-o Dir::Etc::SourceList=$d/sources.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache"
+	if [ -z "$(find "$d/lists/.updated" -mmin -1440 2>/dev/null)" ]; then
+		(
+			c3c_lock "apt-$suite"
+			[ -n "$(find "$d/lists/.updated" -mmin -1440 2>/dev/null)" ] && exit 0
+			# shellcheck disable=SC2086 # a list of options
+			apt-get $opts -qq update >&2 ||
+				die "apt-get update of the private $suite view failed"
+			touch "$d/lists/.updated"
+		) || return 1
+	fi
+	echo "$opts"
+}
+
+# Map a matrix spec to the image metapackage (in the spec's suite).
+#   bookworm: 6.1 6.12 6.1-rt 6.12-rt 6.1-cloud 6.12-cloud
+#   trixie:   6.12-deb13 6.12-deb13-rt
 c3c_meta_for_spec() {
 	case "$1" in
 	6.1) echo linux-image-amd64 ;;
 	6.1-rt) echo linux-image-rt-amd64 ;;
+	6.1-cloud) echo linux-image-cloud-amd64 ;;
 	6.12) echo linux-image-6.12-amd64 ;;
 	6.12-rt) echo linux-image-6.12-rt-amd64 ;;
-	5.10) echo linux-image-amd64 ;;
+	6.12-cloud) echo linux-image-6.12-cloud-amd64 ;;
+	6.12-deb13) echo linux-image-amd64 ;;
+	6.12-deb13-rt) echo linux-image-rt-amd64 ;;
 	*) return 1 ;;
 	esac
 }
@@ -54,15 +81,29 @@ c3c_hdr() {
 }
 
 # Debian pins the compiler a kernel was built with (CC = gcc-N in the
-# headers' .kernelvariables). Print "CC=gcc-12" when that gcc-N is not
-# installed (e.g. gcc-10 for bullseye 5.10 on a bookworm host), else nothing.
-c3c_cc_override() {
-	local hdr=$1 cc
-	cc=$(sed -n 's/^CC *=.*\(gcc-[0-9][0-9]*\).*/\1/p' "$hdr/.kernelvariables" 2>/dev/null | head -n1)
-	if [ -n "$cc" ] && ! command -v "$cc" >/dev/null; then
-		command -v gcc-12 >/dev/null || die "kernel wants $cc, and neither it nor gcc-12 is installed"
-		echo "CC=gcc-12"
+# headers' .kernelvariables); its flags (e.g. -fmin-function-alignment for
+# gcc-14) may be unknown to older ones. Print the suite of the build root
+# (scripts/buildroot) that has it, or nothing when the host has it.
+c3c_buildroot_for() { # HDR
+	local cc
+	cc=$(sed -n 's/^CC *=.*\(gcc-[0-9][0-9]*\).*/\1/p' "$1/.kernelvariables" 2>/dev/null | head -n1)
+	if [ -z "$cc" ] || command -v "$cc" >/dev/null; then
+		return 0
 	fi
+	case "$cc" in
+	gcc-14) echo trixie ;;
+	*) die "the kernel in $1 wants $cc: not on this host, and no build root has it" ;;
+	esac
+}
+
+# The host paths a build against a fetched kernel reads: its dir in the
+# cache, and the one its flavour Makefile includes the common tree from
+# (the path it was fetched under, when the cache dir is shared).
+c3c_kernel_paths() { # KVER
+	local dir=$C3C_CACHE/kernels/$1 inc
+	echo "$dir"
+	inc=$(sed -n 's#^include \(/.*\)/root/usr/src/.*#\1#p' "$(c3c_hdr "$1")/Makefile" | head -n1)
+	[ -z "$inc" ] || [ "$inc" = "$dir" ] || echo "$inc"
 }
 
 # The project version (single source: the top-level VERSION file).
