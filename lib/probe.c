@@ -7,11 +7,10 @@
  *    device's CLONE3 ioctl does.
  * 2. The module is loaded but its node is not usable (a container without
  *    it, a restrictive mode): its transparent parameter still tells.
- * 3. No module: a throwaway child created with all three flags (and the
- *    NNP that lets anyone use AUTOKILL) tells whether the kernel has
- *    them. It exits at once and is autoreaped, or killed by the close of
- *    its pidfd: it leaves nothing behind. Kernels before 7.1 reject the
- *    flags with EINVAL before creating anything.
+ * 3. No module: a clone3 that the kernel refuses before it creates
+ *    anything tells whether it knows the flags: EPERM from the check of
+ *    CLONE_PIDFD_AUTOKILL's privilege (7.1 and later) or EINVAL for
+ *    unknown flags (older kernels). See c3c_probe_native().
  *
  * A result is published once and never changed in place; when the system
  * changes under a running process (module loaded later, unloaded, switched
@@ -20,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -32,6 +32,7 @@
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "internal.h"
 
@@ -160,29 +161,88 @@ static char c3c_transparent_param(void)
 	return c == '1' ? 'Y' : c == '0' ? 'N' : c;
 }
 
-/* Case 3: does clone3 itself take the flags? */
+/*
+ * Lower or restore CAP_SYS_ADMIN in the calling thread's effective set
+ * (capset() on a thread changes that thread only; the permitted set stays,
+ * so it can be raised again). Returns 1 if it was lowered, 0 if it was not
+ * effective anyway, -1 if it could not be lowered.
+ */
+static int c3c_sysadmin_lower(struct __user_cap_data_struct d[2],
+			      struct __user_cap_header_struct *h)
+{
+	const unsigned int bit = CAP_SYS_ADMIN;	/* 21: in the first word */
+	struct __user_cap_data_struct low[2];
+
+	h->version = _LINUX_CAPABILITY_VERSION_3;
+	h->pid = 0;
+	if (syscall(SYS_capget, h, d))
+		return -1;
+	if (!(d[0].effective & (1U << bit)))
+		return 0;
+	memcpy(low, d, sizeof(low));
+	low[0].effective &= ~(1U << bit);
+	return syscall(SYS_capset, h, low) ? -1 : 1;
+}
+
+/*
+ * Case 3: does clone3 itself take the flags? Decided without creating a
+ * process: a child made only to ask would be seen by the caller's wait().
+ *
+ * clone3() refuses unknown flag bits with EINVAL (clone3_args_valid())
+ * before anything else about them is looked at. A kernel that knows them
+ * checks, still before it allocates a task (copy_process()), that
+ * CLONE_PIDFD_AUTOKILL without CLONE_NNP is asked by a caller with
+ * CAP_SYS_ADMIN, and answers EPERM otherwise. So CLONE_PIDFD |
+ * CLONE_AUTOREAP | CLONE_PIDFD_AUTOKILL, asked without CAP_SYS_ADMIN in
+ * effect, fails EPERM on a kernel that has the flags and EINVAL on one
+ * that lacks them, and never makes a child. A caller that has
+ * CAP_SYS_ADMIN lowers it in this thread for the call (signals blocked,
+ * so no handler runs without it). CLONE_NNP came in the same release
+ * (Linux 7.1) and cannot be told apart this way; it is taken with them.
+ */
 static void c3c_probe_native(struct c3c_probe *p, const char *rel,
 			     const char *dev_err)
 {
-	int pidfd = -1;
+	struct __user_cap_header_struct h;
+	struct __user_cap_data_struct caps[2];
+	sigset_t all, old;
+	int pidfd = -1, lowered, err;
 	struct clone_args a = {
-		.flags = CLONE3_COMPAT_NEW_FLAGS | CLONE_PIDFD,
+		.flags = CLONE_PIDFD | CLONE_AUTOREAP | CLONE_PIDFD_AUTOKILL,
 		.pidfd = (uintptr_t)&pidfd,
 		.exit_signal = 0,
 	};
-	long pid = syscall(SYS_clone3, &a, sizeof(a));
+	long pid;
 
-	if (pid == 0)
-		_exit(0);
-	if (pid > 0) {
-		close(pidfd);	/* AUTOKILL: gone even if it had not run */
-		p->mode = CLONE3_COMPAT_MODE_NATIVE;
-		p->flags = CLONE3_COMPAT_NEW_FLAGS;
-		APPEND(p, "Linux %s has CLONE_AUTOREAP, CLONE_NNP and CLONE_PIDFD_AUTOKILL itself (a test clone3 with them succeeded).",
-		       rel);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	lowered = c3c_sysadmin_lower(caps, &h);
+	if (lowered < 0) {
+		err = errno;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		APPEND(p, "cannot tell whether Linux %s has the Linux 7.1 flags: the test needs CAP_SYS_ADMIN lowered in this thread, and capget/capset failed (%s); the clone3-compat module is not loaded (%s: %s).",
+		       rel, strerror(err), CLONE3_COMPAT_DEVICE, dev_err);
 		return;
 	}
-	switch (errno) {
+	pid = syscall(SYS_clone3, &a, sizeof(a));
+	err = errno;
+	if (pid == 0)
+		_exit(0);	/* not reached: see above */
+	if (lowered > 0 && syscall(SYS_capset, &h, caps))
+		abort();	/* cannot give the caller back its capability */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid > 0) {
+		/* A kernel without the capability check: it has the flags. */
+		close(pidfd);	/* AUTOKILL: gone even if it had not run */
+		err = EPERM;
+	}
+	switch (err) {
+	case EPERM:
+		p->mode = CLONE3_COMPAT_MODE_NATIVE;
+		p->flags = CLONE3_COMPAT_NEW_FLAGS;
+		APPEND(p, "Linux %s has CLONE_AUTOREAP, CLONE_NNP and CLONE_PIDFD_AUTOKILL itself (clone3 knows the flags: it refused CLONE_PIDFD_AUTOKILL without CLONE_NNP to a caller without CAP_SYS_ADMIN).",
+		       rel);
+		break;
 	case EINVAL:
 		APPEND(p, "Linux %s lacks CLONE_AUTOREAP, CLONE_NNP and CLONE_PIDFD_AUTOKILL (they came with Linux 7.1) and the clone3-compat module is not loaded (%s: %s): load it with 'modprobe clone3_compat' (package clone3-compat-dkms).",
 		       rel, CLONE3_COMPAT_DEVICE, dev_err);
@@ -193,7 +253,7 @@ static void c3c_probe_native(struct c3c_probe *p, const char *rel,
 		break;
 	default:
 		APPEND(p, "a test clone3 with the Linux 7.1 flags failed on Linux %s (%s) and the clone3-compat module is not loaded (%s: %s).",
-		       rel, strerror(errno), CLONE3_COMPAT_DEVICE, dev_err);
+		       rel, strerror(err), CLONE3_COMPAT_DEVICE, dev_err);
 		break;
 	}
 }

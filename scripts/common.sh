@@ -9,48 +9,100 @@ die() { echo "${0##*/}: $*" >&2; exit 1; }
 log() { echo "${0##*/}: $*" >&2; }
 
 # The Debian suite a matrix spec's kernel comes from, when it is not the
-# host's own (bookworm): trixie for the +deb13 kernels.
+# host's own (bookworm): trixie for the +deb13 kernels (built in a trixie
+# build root, scripts/buildroot).
 c3c_suite_for_spec() {
 	case "$1" in
 	*-deb13 | *-deb13-*) echo trixie ;;
 	esac
 }
 
-# apt options for the kernel of a spec: nothing for the host's own suite,
-# else a private view of the other suite (own sources.list, lists and
-# cache in the cache dir), leaving the system's sources untouched. Its
-# lists are refreshed once a day (Debian drops superseded ABIs).
-c3c_apt_opts() {
-	local suite d
+# Native kernels: Linux 7.1 and newer have the three flags themselves, so
+# the bench boots them without the module (the oracle for the 7.1 UAPI).
+# usage: c3c_native SPEC  (true for 7.1, 7.2, ...)
+c3c_native() {
+	case "$1" in
+	7.[0-9] | 7.[0-9][0-9] | [8-9].[0-9]*) return 0 ;;
+	esac
+	return 1
+}
+
+# The private apt view of a spec (empty: the host's own sources): its
+# suite's, or "native" (sid and trixie-backports: the 7.x kernels and
+# linux-source-7.x).
+c3c_apt_view() {
+	local suite
 	suite=$(c3c_suite_for_spec "$1")
-	[ -n "$suite" ] || return 0
-	d=$C3C_CACHE/apt-$suite
+	if [ -n "$suite" ]; then
+		echo "$suite"
+	elif c3c_native "$1"; then
+		echo native
+	fi
+}
+
+# The state dir of that view (empty: none).
+c3c_apt_dir() {
+	local view
+	view=$(c3c_apt_view "$1")
+	[ -z "$view" ] || echo "$C3C_CACHE/apt-$view"
+}
+
+# apt options for the kernel of a spec: nothing for the host's own suite,
+# else a private view (own sources.list, lists and cache in the cache
+# dir), leaving the system's sources untouched. Its lists are refreshed
+# once a day (Debian drops superseded ABIs; sid moves daily).
+c3c_apt_opts() {
+	local view d
+	view=$(c3c_apt_view "$1")
+	[ -n "$view" ] || return 0
+	d=$C3C_CACHE/apt-$view
 	if [ ! -s "$d/sources.list" ]; then
 		mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-		cat >"$d/sources.list.tmp" <<-SRC
-		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main
-		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite-updates main
-		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $suite-security main
-		SRC
+		case "$view" in
+		native)
+			cat >"$d/sources.list.tmp" <<-SRC
+			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main
+			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie-backports main
+			SRC
+			;;
+		*)
+			cat >"$d/sources.list.tmp" <<-SRC
+			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $view main
+			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $view-updates main
+			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $view-security main
+			SRC
+			;;
+		esac
 		mv "$d/sources.list.tmp" "$d/sources.list"
 	fi
 	local opts="-o Dir::Etc::SourceList=$d/sources.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache"
 	if [ -z "$(find "$d/lists/.updated" -mmin -1440 2>/dev/null)" ]; then
 		(
-			c3c_lock "apt-$suite"
+			c3c_lock "apt-$view"
 			[ -n "$(find "$d/lists/.updated" -mmin -1440 2>/dev/null)" ] && exit 0
+			# (as root in /root, apt warns it downloads unsandboxed: noise)
 			# shellcheck disable=SC2086 # a list of options
-			apt-get $opts -qq update >&2 ||
-				die "apt-get update of the private $suite view failed"
+			{ apt-get $opts -qq update 2>&1 || true; } | { grep -v unsandboxed || true; } >&2
+			# shellcheck disable=SC2086
+			[ -n "$(apt-cache $opts pkgnames linux-image- 2>/dev/null | head -n1)" ] ||
+				die "apt-get update of the private $view view failed"
 			touch "$d/lists/.updated"
 		) || return 1
 	fi
 	echo "$opts"
 }
 
-# Map a matrix spec to the image metapackage (in the spec's suite).
+# Refresh a spec's private apt view if it is older than a day.
+c3c_apt_update() {
+	c3c_apt_opts "$1" >/dev/null
+}
+
+# Map a matrix spec to the image metapackage (in the spec's suite); a
+# native spec (7.1, 7.2) maps to the prefix of the linux-binary-KVER
+# packages, of which fetch-kernel takes the newest.
 #   bookworm: 6.1 6.12 6.1-rt 6.12-rt 6.1-cloud 6.12-cloud
 #   trixie:   6.12-deb13 6.12-deb13-rt
+#   native:   7.1 7.2
 c3c_meta_for_spec() {
 	case "$1" in
 	6.1) echo linux-image-amd64 ;;
@@ -61,7 +113,7 @@ c3c_meta_for_spec() {
 	6.12-cloud) echo linux-image-6.12-cloud-amd64 ;;
 	6.12-deb13) echo linux-image-amd64 ;;
 	6.12-deb13-rt) echo linux-image-rt-amd64 ;;
-	*) return 1 ;;
+	*) if c3c_native "$1"; then echo "linux-binary-$1."; else return 1; fi ;;
 	esac
 }
 

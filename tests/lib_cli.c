@@ -247,6 +247,80 @@ TEST(mode_matches_the_system)
 	EXPECT_TRUE(c3c_no_waitable_child());
 }
 
+/* A small /proc file as a string; false if it cannot be read. */
+static bool read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	return true;
+}
+
+/* The newest pid of the system (the last field of /proc/loadavg). */
+static long last_pid(void)
+{
+	char buf[128], *sp;
+
+	if (!read_text("/proc/loadavg", buf, sizeof(buf)))
+		return -1;
+	sp = strrchr(buf, ' ');
+	return sp ? strtol(sp + 1, NULL, 10) : -1;
+}
+
+/* A numeric field ("\nPPid:", "\nCapEff:") of a status file, -1 if none. */
+static long long status_field(const char *path, const char *key, int base)
+{
+	char buf[4096], *p;
+
+	if (!read_text(path, buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, key);
+	return p ? strtoll(p + strlen(key), NULL, base) : -1;
+}
+
+/* The PPid: of /proc/PID/status, -1 when the process is gone. */
+static long ppid_of(long pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	return (long)status_field(path, "\nPPid:", 10);
+}
+
+/*
+ * The first call decides what the system supports without creating any
+ * process (a child made to ask would be seen by the caller's wait()): no
+ * pid is allocated meanwhile, except by kernel threads (parent kthreadd),
+ * and the calling thread's capabilities are what they were.
+ */
+TEST(probe_creates_no_process)
+{
+	const char *me = "/proc/thread-self/status";
+	long long caps = status_field(me, "\nCapEff:", 16);
+	long before = last_pid(), after;
+
+	ASSERT_GT(before, 0);
+	ASSERT_GE(caps, 0);
+	clone3_compat_mode();	/* the first call in this test process */
+	after = last_pid();
+	/* A probe that lowers a capability for a moment gives it back. */
+	EXPECT_EQ(status_field(me, "\nCapEff:", 16), caps);
+	for (long p = before + 1; p <= after; p++) {
+		long seen = p;
+
+		EXPECT_EQ(ppid_of(seen), 2)
+			TH_LOG("pid %ld appeared while the library probed", seen);
+	}
+	EXPECT_TRUE(c3c_no_waitable_child());
+}
+
 TEST(plain_clone3_needs_nothing)
 {
 	struct clone_args a = { .flags = CLONE_PIDFD, .exit_signal = SIGCHLD };
