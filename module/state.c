@@ -75,9 +75,6 @@ atomic_t c3c_nr_files = ATOMIC_INIT(0);
 
 static void c3c_free_work_fn(struct work_struct *work);
 static DECLARE_WORK(c3c_free_work, c3c_free_work_fn);
-static LLIST_HEAD(c3c_reclaim_list);
-static void c3c_reclaim_fn(struct work_struct *work);
-static DECLARE_WORK(c3c_reclaim_work, c3c_reclaim_fn);
 
 /*
  * The entry of @pid, or NULL. The caller holds rcu_read_lock() or runs
@@ -105,32 +102,17 @@ static void c3c_task_destroy(struct c3c_task *t)
 	kmem_cache_free(c3c_task_cache, t);
 }
 
-/*
- * Unlinked entries are freed in batches, one grace period for all that
- * were unlinked before it began: a call_rcu() each cost the pidfd of every
- * plain clone3(CLONE_PIDFD) a callback and more RCU softirq work than the
- * rest of its entry (make bench P3).
- */
-static void c3c_reclaim_fn(struct work_struct *work)
+static void c3c_task_rcu_free(struct rcu_head *rcu)
 {
-	struct llist_node *list = llist_del_all(&c3c_reclaim_list);
-	struct c3c_task *t, *n;
-
-	if (!list)
-		return;
-	/* Every entry on the list was unlinked before this. */
-	synchronize_rcu();
-	llist_for_each_entry_safe(t, n, list, free)
-		c3c_task_destroy(t);
+	/* After the grace period: no reader can match a reused pid address. */
+	c3c_task_destroy(container_of(rcu, struct c3c_task, rcu));
 }
 
 static void c3c_task_unlink(struct c3c_task *t)
 {
 	rhashtable_remove_fast(&c3c_ht, &t->node, c3c_ht_params);
 	atomic_dec(&c3c_nr_tasks);
-	/* queue_work() is safe with interrupts off and under raw locks. */
-	if (llist_add(&t->free, &c3c_reclaim_list))
-		schedule_work(&c3c_reclaim_work);
+	call_rcu(&t->rcu, c3c_task_rcu_free);
 }
 
 static void c3c_free_work_fn(struct work_struct *work)
@@ -510,7 +492,7 @@ void c3c_state_exit(void)
 	if (!c3c_ht_ready)
 		return;
 	flush_work(&c3c_free_work);
-	flush_work(&c3c_reclaim_work);	/* after the unlinks free_work made */
+	rcu_barrier();	/* pending c3c_task_rcu_free() */
 	rhashtable_free_and_destroy(&c3c_ht, c3c_task_free_one, NULL);
 	atomic_set(&c3c_nr_tasks, 0);
 	c3c_ht_ready = false;
