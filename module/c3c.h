@@ -102,6 +102,7 @@ struct c3c_task {
 	union {
 		struct callback_head twork;	/* before insertion */
 		struct llist_node free;		/* once C3C_T_DEAD */
+		struct rcu_head rcu;		/* once removed */
 	};
 };
 

@@ -75,9 +75,6 @@ atomic_t c3c_nr_files = ATOMIC_INIT(0);
 
 static void c3c_free_work_fn(struct work_struct *work);
 static DECLARE_WORK(c3c_free_work, c3c_free_work_fn);
-static LLIST_HEAD(c3c_reclaim_list);
-static void c3c_reclaim_fn(struct work_struct *work);
-static DECLARE_WORK(c3c_reclaim_work, c3c_reclaim_fn);
 
 /*
  * The entry of @pid, or NULL. The caller holds rcu_read_lock() or runs
@@ -90,12 +87,38 @@ struct c3c_task *c3c_task_find(struct pid *pid)
 	return rhashtable_lookup_fast(&c3c_ht, &pid, c3c_ht_params);
 }
 
+/*
+ * Entries past their grace period, kept for the next ones: a slab
+ * allocation and free (zeroed on allocation on Debian) cost more than the
+ * rest of a plain pidfd's entry. At most C3C_SPARES are kept; past that,
+ * and whenever none is left, the slab is used: nothing here decides
+ * whether an entry can be had.
+ */
+#define C3C_SPARES	64
+static LLIST_HEAD(c3c_spares);
+static atomic_t c3c_nr_spares = ATOMIC_INIT(0);
+static DEFINE_SPINLOCK(c3c_spare_lock);	/* llist_del_first()'s one taker */
+
 static struct c3c_task *c3c_task_new(struct pid *pid, gfp_t gfp)
 {
-	struct c3c_task *t = kmem_cache_zalloc(c3c_task_cache, gfp);
+	struct llist_node *n = NULL;
+	struct c3c_task *t;
 
-	if (t)
-		t->pid = get_pid(pid);
+	if (!llist_empty(&c3c_spares)) {
+		spin_lock(&c3c_spare_lock);
+		n = llist_del_first(&c3c_spares);
+		spin_unlock(&c3c_spare_lock);
+	}
+	if (n) {
+		atomic_dec(&c3c_nr_spares);
+		t = llist_entry(n, struct c3c_task, free);
+		memset(t, 0, sizeof(*t));
+	} else {
+		t = kmem_cache_zalloc(c3c_task_cache, gfp);
+		if (!t)
+			return NULL;
+	}
+	t->pid = get_pid(pid);
 	return t;
 }
 
@@ -105,32 +128,29 @@ static void c3c_task_destroy(struct c3c_task *t)
 	kmem_cache_free(c3c_task_cache, t);
 }
 
-/*
- * Unlinked entries are freed in batches, one grace period for all that
- * were unlinked before it began: a call_rcu() each cost the pidfd of every
- * plain clone3(CLONE_PIDFD) a callback and more RCU softirq work than the
- * rest of its entry (make bench P3).
- */
-static void c3c_reclaim_fn(struct work_struct *work)
+/* After its grace period: keep @t for reuse, or free it. Any context. */
+static void c3c_task_retire(struct c3c_task *t)
 {
-	struct llist_node *list = llist_del_all(&c3c_reclaim_list);
-	struct c3c_task *t, *n;
-
-	if (!list)
+	put_pid(t->pid);
+	if (atomic_inc_return(&c3c_nr_spares) <= C3C_SPARES) {
+		llist_add(&t->free, &c3c_spares);
 		return;
-	/* Every entry on the list was unlinked before this. */
-	synchronize_rcu();
-	llist_for_each_entry_safe(t, n, list, free)
-		c3c_task_destroy(t);
+	}
+	atomic_dec(&c3c_nr_spares);
+	kmem_cache_free(c3c_task_cache, t);
+}
+
+static void c3c_task_rcu_free(struct rcu_head *rcu)
+{
+	/* After the grace period: no reader can match a reused pid address. */
+	c3c_task_retire(container_of(rcu, struct c3c_task, rcu));
 }
 
 static void c3c_task_unlink(struct c3c_task *t)
 {
 	rhashtable_remove_fast(&c3c_ht, &t->node, c3c_ht_params);
 	atomic_dec(&c3c_nr_tasks);
-	/* queue_work() is safe with interrupts off and under raw locks. */
-	if (llist_add(&t->free, &c3c_reclaim_list))
-		schedule_work(&c3c_reclaim_work);
+	call_rcu(&t->rcu, c3c_task_rcu_free);
 }
 
 static void c3c_free_work_fn(struct work_struct *work)
@@ -496,6 +516,16 @@ int c3c_state_init(void)
 	return 0;
 }
 
+static void c3c_spares_free(void)
+{
+	struct llist_node *list = llist_del_all(&c3c_spares);
+	struct c3c_task *t, *n;
+
+	llist_for_each_entry_safe(t, n, list, free)
+		kmem_cache_free(c3c_task_cache, t);
+	atomic_set(&c3c_nr_spares, 0);
+}
+
 static void c3c_task_free_one(void *ptr, void *arg)
 {
 	c3c_task_destroy(ptr);
@@ -510,7 +540,8 @@ void c3c_state_exit(void)
 	if (!c3c_ht_ready)
 		return;
 	flush_work(&c3c_free_work);
-	flush_work(&c3c_reclaim_work);	/* after the unlinks free_work made */
+	rcu_barrier();	/* pending c3c_task_rcu_free() */
+	c3c_spares_free();
 	rhashtable_free_and_destroy(&c3c_ht, c3c_task_free_one, NULL);
 	atomic_set(&c3c_nr_tasks, 0);
 	c3c_ht_ready = false;
