@@ -147,7 +147,7 @@ _Static_assert(sizeof(struct clone_args) >= CLONE_ARGS_SIZE_VER2, "VER2");
 /* The same, allowed for everyone. */
 #define AKN (AK | CLONE_NNP)
 
-#define EXIT_MS		5000	/* a process told to exit is gone by then */
+#define EXIT_MS		15000	/* a process told to exit is gone by then (TCG, busy host) */
 #define EXEC_MS		15000	/* one that execs busybox first */
 #define ALIVE_MS	300	/* how long "still alive" is watched */
 
