@@ -158,7 +158,7 @@ static bool stays_alive(int fd, pid_t pid, int ms)
 
 	if (poll(&p, 1, ms) != 0)
 		return false;
-	s = c3c_proc_state(pid);
+	s = procfs_state(pid);
 	return s != 0 && s != 'Z' && s != 'X';
 }
 
@@ -180,27 +180,6 @@ static void assert_sigkilled(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(SIGKILL, WTERMSIG(info.exit_code));
 	ASSERT_EQ(0, c3c_gone_no_zombie(pid, 2000))
 		TH_LOG("child %d: zombie or still in /proc", pid);
-}
-
-/* The field @key of /proc/PID/status as a number, -1 if absent. */
-static long proc_status_num(pid_t pid, const char *key)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	long val = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			val = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return val;
 }
 
 static int write_file(const char *path, const char *s)
@@ -268,7 +247,7 @@ static void check_autokill_works(struct __test_metadata *_metadata, int path,
 	ASSERT_GE(pidfd, 0);
 	ofd = sys_pidfd_open(pid, 0);
 	ASSERT_GE(ofd, 0) TH_LOG("%s: pidfd_open: %s", what, strerror(errno));
-	EXPECT_EQ(!!(flags & CLONE_NNP), proc_status_num(pid, "NoNewPrivs"))
+	EXPECT_EQ(!!(flags & CLONE_NNP), procfs_status_num(pid, "NoNewPrivs"))
 		TH_LOG("%s: wrong no_new_privs", what);
 	EXPECT_TRUE(stays_alive(ofd, pid, 50)) TH_LOG("%s: died early", what);
 	close(pidfd);
@@ -415,7 +394,7 @@ TEST_F(autokill, rules_userns_root)
 		ofd = sys_pidfd_open(c, 0);
 		if (ofd < 0)
 			_exit(14);
-		if (proc_status_num(c, "NoNewPrivs") != 0)
+		if (procfs_status_num(c, "NoNewPrivs") != 0)
 			_exit(15);
 		close(pidfd);
 		if (!c3c_wait_pidfd(ofd, DEATH_MS))
@@ -1358,7 +1337,7 @@ TEST_F_TIMEOUT(autokill, thousand_children, 300)
 	ASSERT_EQ(0, left) TH_LOG("%d children survived their supervisor", left);
 
 	for (int i = 0; i < MANY; i++) {
-		char st = c3c_proc_state(pids[i]);
+		char st = procfs_state(pids[i]);
 
 		ASSERT_TRUE(st == 0) TH_LOG("child %d still in /proc (%c)", pids[i], st);
 	}

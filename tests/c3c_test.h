@@ -39,6 +39,7 @@
 #include <linux/sched.h>
 
 #include "../include/uapi/linux/clone3_compat.h"
+#include "procfs.h"
 
 #ifndef __WALL
 #define __WALL 0x40000000
@@ -223,26 +224,6 @@ static inline bool c3c_wait_pidfd(int pidfd, int timeout_ms)
 	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
 }
 
-/* The state letter of /proc/PID/stat, 0 when the process is gone. */
-static inline char c3c_proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 /*
  * Wait up to @ms for @pid to vanish from /proc, failing if it is seen as a
  * zombie that lingers: an autoreaped process is released right after its
@@ -255,7 +236,7 @@ static inline int c3c_gone_no_zombie(pid_t pid, int ms)
 	int zombie_ms = 0;
 
 	for (int i = 0; i < ms; i++) {
-		char s = c3c_proc_state(pid);
+		char s = procfs_state(pid);
 
 		if (s == 0)
 			return 0;

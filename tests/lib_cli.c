@@ -404,7 +404,7 @@ TEST(nnp_and_autokill_never_dropped)
 	}
 	ASSERT_GT(pid, 0) TH_LOG("%s", clone3_compat_errmsg());
 	usleep(50000);
-	EXPECT_NE(c3c_proc_state(pid), 0);
+	EXPECT_NE(procfs_state(pid), 0);
 	close(pidfd);	/* the last reference: SIGKILL */
 	EXPECT_EQ(c3c_gone_no_zombie(pid, 5000), 0);
 }

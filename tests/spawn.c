@@ -470,7 +470,7 @@ TEST_F(spawn, autoreap_survives_reparenting)
 	pidfd = sys_pidfd_open(pid, 0);
 	ASSERT_GE(pidfd, 0);
 	/* we, the subreaper, are its parent now */
-	EXPECT_EQ(c3c_proc_state(pid) != 0, true);
+	EXPECT_EQ(procfs_state(pid) != 0, true);
 	ASSERT_EQ(write(go[1], "x", 1), 1);
 	ASSERT_TRUE(c3c_wait_pidfd(pidfd, 5000));
 	EXPECT_EQ(c3c_gone_no_zombie(pid, 5000), 0);
@@ -496,7 +496,7 @@ TEST_F(spawn, autoreap_not_inherited)
 		siginfo_t si = { 0 };
 
 		if (waitid(P_PID, g, &si, WEXITED | WNOWAIT) ||
-		    c3c_proc_state(g) != 'Z')
+		    procfs_state(g) != 'Z')
 			_exit(2);
 		if (waitpid(g, &status, 0) != g || !WIFEXITED(status) ||
 		    WEXITSTATUS(status) != 5)

@@ -47,6 +47,7 @@
 #include <linux/sched.h>	/* struct clone_args, CLONE_ARGS_SIZE_VER* */
 
 #include "kselftest_harness.h"
+#include "procfs.h"
 
 /* ---- Linux 7.1 UAPI (include/uapi/linux/sched.h, linux/pidfd.h) ---- */
 
@@ -265,35 +266,6 @@ static int pidfd_poll(int pidfd, int ms)
 	return r == 1 && (p.revents & POLLIN) ? 1 : 0;
 }
 
-/* /proc/PID/stat: the state letter and the ppid; 0 when gone. */
-static char proc_stat(pid_t pid, pid_t *ppid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd, pp;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return '?';
-	if (ppid && sscanf(p + 4, "%d", &pp) == 1)
-		*ppid = pp;
-	return p[2];
-}
-
-static char proc_state(pid_t pid)
-{
-	return proc_stat(pid, NULL);
-}
-
 /*
  * Watch @pid until it is gone from /proc: 0 when gone, -1 as soon as it is
  * seen as a zombie (unless @zombie_ok), -2 if still there after @ms.
@@ -308,7 +280,7 @@ static int wait_gone(pid_t pid, int ms, bool zombie_ok)
 	long end = now_ms() + ms, zombie_since = -1;
 
 	for (;;) {
-		char s = proc_state(pid);
+		char s = procfs_state(pid);
 
 		if (!s)
 			return 0;
@@ -329,7 +301,7 @@ static bool wait_state(pid_t pid, char want, int ms)
 {
 	long end = now_ms() + ms;
 
-	while (proc_state(pid) != want) {
+	while (procfs_state(pid) != want) {
 		if (now_ms() > end)
 			return false;
 		usleep(1000);
@@ -980,7 +952,7 @@ TEST(autoreap_never_zombie)
 	}
 	ASSERT_GT(pid, 0);
 	close(go[0]);
-	EXPECT_NE(0, proc_state(pid));
+	EXPECT_NE(0, procfs_state(pid));
 	close(go[1]);
 	EXPECT_EQ(0, wait_gone(pid, EXIT_MS, false))
 		TH_LOG("-1: seen as a zombie, -2: still there");
@@ -1157,7 +1129,8 @@ TEST(autoreap_wakes_blocked_waiter)
 TEST(autoreap_reparented_to_subreaper)
 {
 	int go[2], info[2], cfd, st;
-	pid_t mid, pid = -1, ppid = 0;
+	struct procfs_stat pst;
+	pid_t mid, pid = -1;
 	siginfo_t si;
 
 	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
@@ -1190,8 +1163,8 @@ TEST(autoreap_reparented_to_subreaper)
 	block_sigchld();	/* discard the SIGCHLD of the middle process */
 
 	/* Ours now, alive: visible to wait (reparenting set exit_signal). */
-	EXPECT_NE(0, proc_stat(pid, &ppid));
-	EXPECT_EQ(getpid(), ppid);
+	EXPECT_TRUE(procfs_stat(pid, &pst));
+	EXPECT_EQ(getpid(), pst.ppid);
 	memset(&si, 0, sizeof(si));
 	EXPECT_EQ(0, waitid(P_ALL, 0, &si, WEXITED | WNOHANG | __WALL));
 	EXPECT_EQ(0, si.si_pid);

@@ -78,6 +78,7 @@
 #include <linux/sched.h>
 
 #include "../../include/uapi/linux/clone3_compat.h"
+#include "../procfs.h"
 
 #define NEW3	(CLONE_AUTOREAP | CLONE_PIDFD_AUTOKILL | CLONE_NNP)
 
@@ -362,26 +363,6 @@ static void measure(const char *name, long n, int (*fn)(int), int op)
 
 /* ------------------------------------------------------------ P4 */
 
-/* /proc/PID/stat state letter, 0 when gone. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 /*
  * One kill: a child asleep in pause() is killed by closing its AUTOKILL
  * pidfd or by pidfd_send_signal(); the time is from the kill to the
@@ -418,7 +399,7 @@ static uint64_t one_kill(int op)
 		die("ready");
 	close(ready[0]);
 	/* The same state every time: asleep in pause(). */
-	while (proc_state(pid) != 'S')
+	while (procfs_state(pid) != 'S')
 		sched_yield();
 	watch = syscall(SYS_pidfd_open, pid, 0);
 	if (watch < 0)

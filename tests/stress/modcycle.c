@@ -218,11 +218,11 @@ TEST_F_TIMEOUT(modcycle, load_unload, 3600)
 			 * inside exit_notify() (see regress.c); the
 			 * autoreap semantics are checked elsewhere.
 			 */
-			for (int i = 0; i < 5000 && c3c_proc_state(pid); i++)
+			for (int i = 0; i < 5000 && procfs_state(pid); i++)
 				usleep(1000);
-			EXPECT_EQ(c3c_proc_state(pid), 0)
+			EXPECT_EQ(procfs_state(pid), 0)
 				TH_LOG("cycle %d: pid %d still %c", c, pid,
-				       c3c_proc_state(pid));
+				       procfs_state(pid));
 			break;
 		case LIVE_AUTOKILL_FILE:
 		case LIVE_EXIT_STATUS:

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Regression tests for failures that the stress and fuzz runs found
- * (issue 8). Each test names the stress check that first caught it.
+ * (tests/stress/stress.c, fuzz.c). Each test names the stress check that
+ * first caught it.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -114,7 +115,7 @@ TEST_F(regress, tracer_thread_of_parent_exits)
 	/* The tracer is gone: the child must be released, not left over. */
 	EXPECT_EQ(c3c_gone_no_zombie(t.child, 2000), 0)
 		TH_LOG("pid %d still %c after its tracer thread exited",
-		       t.child, c3c_proc_state(t.child));
+		       t.child, procfs_state(t.child));
 	EXPECT_TRUE(c3c_no_waitable_child())
 		TH_LOG("the autoreap child became waitable for its parent");
 	EXPECT_TRUE(c3c_wait_pidfd(self->pidfd, 0));
@@ -167,7 +168,7 @@ TEST_F(regress, tracer_process_exits)
 		TH_LOG("tracer status %#x", status);
 	EXPECT_EQ(c3c_gone_no_zombie(child, 2000), 0)
 		TH_LOG("pid %d still %c after its tracer exited", child,
-		       c3c_proc_state(child));
+		       procfs_state(child));
 	EXPECT_TRUE(c3c_no_waitable_child());
 	EXPECT_TRUE(c3c_wait_pidfd(self->pidfd, 0));
 	waitpid(child, NULL, __WALL | WNOHANG);
@@ -213,7 +214,7 @@ static void *poll_then_look(void *p)
 	struct poller *pl = p;
 
 	if (c3c_wait_pidfd(pl->pidfd, 5000))
-		pl->state = c3c_proc_state(pl->pid);
+		pl->state = procfs_state(pl->pid);
 	else
 		pl->state = '?';
 	return NULL;

@@ -694,58 +694,10 @@ struct zomb {
 	unsigned long long start;
 };
 
-/* Read /proc/PID/stat: state, comm, starttime; false if gone. */
-static bool proc_stat(pid_t pid, char *state, char *comm, size_t clen,
-		      unsigned long long *start)
-{
-	char path[64], buf[1024], *l, *r;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	l = strchr(buf, '(');
-	r = strrchr(buf, ')');
-	if (!l || !r || r[1] != ' ')
-		return false;
-	snprintf(comm, clen, "%.*s", (int)(r - l - 1), l + 1);
-	*state = r[2];
-	/* field 22 starttime; r + 2 is field 3 */
-	char *p = r + 2;
-
-	for (int f = 3; f < 22 && p; f++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	*start = p ? strtoull(p, NULL, 10) : 0;
-	return true;
-}
-
+/* Under a tracer (the kernel reaps an autoreap zombie only after it). */
 static bool traced(pid_t pid)
 {
-	char path[64], buf[2048], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	p = strstr(buf, "TracerPid:");
-	return p && atoi(p + 10) != 0;
+	return procfs_status_num(pid, "TracerPid") > 0;
 }
 
 /*
@@ -766,12 +718,16 @@ static void scan_proc(int *left, int *left_k, struct zomb *z, int *nz,
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		unsigned long long start;
-		char state, comm[32];
+		struct procfs_stat st;
 		pid_t pid = atoi(de->d_name);
+		unsigned long long start;
+		char state, *comm;
 
-		if (pid <= 0 || !proc_stat(pid, &state, comm, sizeof(comm), &start))
+		if (pid <= 0 || !procfs_stat(pid, &st))
 			continue;
+		state = st.state;
+		comm = st.comm;
+		start = st.start;
 		if (state == 'Z') {
 			(*zany)++;
 			if (report && strlen(report) < rlen - 40)
