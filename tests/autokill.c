@@ -826,18 +826,10 @@ TEST_F(autokill, parent_sigkilled)
 static bool comm_is(pid_t pid, const char *name)
 {
 	char path[64], buf[64] = "";
-	int fd;
-	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (procfs_read(path, buf, sizeof(buf)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	return !strcmp(buf, name);
 }

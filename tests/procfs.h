@@ -15,6 +15,23 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+/* A /proc file's start into @buf, NUL-terminated; its length, or -1. */
+static inline ssize_t procfs_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
 struct procfs_stat {
 	char state;		/* R, S, Z...; '?' if the line did not parse */
 	pid_t ppid;
@@ -26,19 +43,11 @@ struct procfs_stat {
 static inline bool procfs_stat(pid_t pid, struct procfs_stat *st)
 {
 	char path[64], buf[1024], *l, *r, *p;
-	ssize_t n;
-	int fd;
 
 	memset(st, 0, sizeof(*st));
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (procfs_read(path, buf, sizeof(buf)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	/* comm may hold spaces and parentheses: it ends at the last ')'. */
 	l = strchr(buf, '(');
 	r = strrchr(buf, ')');

@@ -1060,29 +1060,14 @@ static void *waiter_fn(void *arg)
 static bool thread_in_waitid(pid_t tid)
 {
 	char path[64], buf[128];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			return atoi(buf) == SYS_waitid;
-		}
-	}
+	if (procfs_read(path, buf, sizeof(buf)) > 0)
+		return atoi(buf) == SYS_waitid;
 	/* No syscall file: settle for "sleeping". */
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (procfs_read(path, buf, sizeof(buf)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	return strstr(buf, ") S ") != NULL;
 }
 
