@@ -212,7 +212,27 @@ static void c3c_probe_native(struct c3c_probe *p, const char *rel,
 		.pidfd = (uintptr_t)&pidfd,
 		.exit_signal = 0,
 	};
+	struct clone_args unknown = { .flags = 1ULL << 63 };
 	long pid;
+
+	/*
+	 * First a bit no kernel knows: EINVAL from every clone3(). Anything
+	 * else (a seccomp filter's EPERM or ENOSYS) means clone3 itself is
+	 * not ours to ask, and an EPERM below would not tell the flags.
+	 */
+	if (syscall(SYS_clone3, &unknown, sizeof(unknown)) >= 0)
+		_exit(0);	/* not reached: no kernel accepts bit 63 */
+	if (errno != EINVAL) {
+		err = errno;
+		if (err == ENOSYS) {
+			APPEND(p, "clone3() is not available to this process (ENOSYS: a seccomp filter blocks it, or Linux %s is older than 5.3), and the clone3-compat module is not loaded (%s: %s).",
+			       rel, CLONE3_COMPAT_DEVICE, dev_err);
+			return;
+		}
+		APPEND(p, "clone3() is refused to this process (%s for any flags: a seccomp filter or security module blocks it), so whether Linux %s has the Linux 7.1 flags cannot be told; the clone3-compat module is not loaded (%s: %s).",
+		       strerror(err), rel, CLONE3_COMPAT_DEVICE, dev_err);
+		return;
+	}
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
