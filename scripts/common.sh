@@ -170,6 +170,12 @@ c3c_copy_module_sources() {
 	cp -a "$C3C_TOP/Kbuild" "$C3C_TOP/VERSION" "$C3C_TOP/module" "$C3C_TOP/include" "$1/"
 }
 
+# dkms.conf into DIR with its version put in (#MODULE_VERSION#, as dh_dkms
+# -V does for the package). usage: c3c_copy_dkms_conf DIR
+c3c_copy_dkms_conf() {
+	sed "s/#MODULE_VERSION#/$(c3c_version)/g" "$C3C_TOP/dkms.conf" >"$1/dkms.conf"
+}
+
 # Remove Kbuild outputs from a copied source tree (a developer may have run
 # an in-tree "make"; stale objects must not leak into other builds).
 c3c_clean_kbuild() {
