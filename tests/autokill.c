@@ -1031,6 +1031,7 @@ struct race_arg {
 	pthread_barrier_t *bar;
 	int fd;
 	int mode;
+	int cpu;
 	int err;
 };
 
@@ -1040,6 +1041,9 @@ static void *race_thread(void *p)
 	pid_t f;
 	int d;
 
+	/* Released by the barrier on every CPU at once, not one by one. */
+	if (c3c_pin(a->cpu))
+		a->err = errno;
 	pthread_barrier_wait(a->bar);
 	switch (a->mode) {
 	case 0:		/* plain close */
@@ -1091,6 +1095,7 @@ static void race_round(struct __test_metadata *_metadata, int path, int round,
 			.bar = &bar,
 			.fd = dup(pidfd),
 			.mode = (i + round) % 4,
+			.cpu = i,
 		};
 		ASSERT_GE(args[i].fd, 0);
 	}

@@ -39,6 +39,7 @@
 #include <linux/sched.h>
 
 #include "../include/uapi/linux/clone3_compat.h"
+#include "cpus.h"
 #include "procfs.h"
 
 #ifndef __WALL

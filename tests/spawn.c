@@ -927,7 +927,12 @@ static volatile int flip_stop;
 
 static void *flip_flags(void *unused __attribute__((unused)))
 {
-	/* Each of the four states, for a time slice or a moment. */
+	/*
+	 * Each of the four states, for a time slice or a moment; on another
+	 * CPU than the caller's, where there is one, so that the flags change
+	 * while the kernel copies and checks them, not only between calls.
+	 */
+	c3c_pin(1);
 	for (unsigned int i = 0; !flip_stop; i++) {
 		__atomic_store_n(&flip_args.flags, CLONE_AUTOREAP,
 				 __ATOMIC_RELAXED);
@@ -952,6 +957,7 @@ TEST(flags_flipped_during_clone3)
 	struct timespec t0, now;
 	pthread_t t;
 
+	ASSERT_EQ(0, c3c_pin(0));
 	ASSERT_EQ(0, pthread_create(&t, NULL, flip_flags, NULL));
 	ASSERT_EQ(0, clock_gettime(CLOCK_MONOTONIC, &t0));
 	/* 2000 calls, or 10 s on a slow (debug) kernel */

@@ -47,6 +47,7 @@
 #include <linux/sched.h>	/* struct clone_args, CLONE_ARGS_SIZE_VER* */
 
 #include "kselftest_harness.h"
+#include "cpus.h"
 #include "procfs.h"
 
 /* ---- Linux 7.1 UAPI (include/uapi/linux/sched.h, linux/pidfd.h) ---- */
@@ -2313,13 +2314,18 @@ static int info_exit_soon(int pidfd, int *code)
 	return r;
 }
 
-/* Children that block until @go's write end closes, then _exit(i & 0x7f). */
+/*
+ * Children that block until @go's write end closes, then _exit(i & 0x7f):
+ * spread over the CPUs but ours (the test pins itself to CPU 0), so that on
+ * an SMP guest they exit on all of them at once while we reap and query.
+ */
 static int burst_spawn(uint64_t flags, int exit_signal, int go[2], pid_t *pid,
 		       int *pidfd, int n)
 {
 	for (int i = 0; i < n; i++) {
 		pid[i] = spawn(flags, exit_signal, &pidfd[i]);
 		if (pid[i] == 0) {
+			c3c_pin_other(i);
 			close(go[1]);
 			child_wait(go[0]);
 			_exit(i & 0x7f);
@@ -2355,6 +2361,7 @@ TEST(exit_burst_clone3_pidfds)
 	int go[2], pidfd[BURST], st;
 	pid_t pid[BURST];
 
+	ASSERT_EQ(0, c3c_pin(0));
 	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
 	ASSERT_EQ(0, burst_spawn(CLONE_PIDFD, SIGCHLD, go, pid, pidfd, BURST))
 		TH_LOG("clone3: %s", strerror(errno));
@@ -2370,10 +2377,12 @@ TEST(exit_burst_pidfd_open_pidfds)
 	int go[2], pidfd[BURST], st;
 	pid_t pid[BURST];
 
+	ASSERT_EQ(0, c3c_pin(0));
 	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
 	for (int i = 0; i < BURST; i++) {
 		pid[i] = fork();
 		if (pid[i] == 0) {
+			c3c_pin_other(i);
 			close(go[1]);
 			child_wait(go[0]);
 			_exit(i & 0x7f);
@@ -2394,6 +2403,7 @@ TEST(exit_burst_autoreap)
 	int go[2], pidfd[BURST], lingering = 0;
 	pid_t pid[BURST];
 
+	ASSERT_EQ(0, c3c_pin(0));
 	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
 	ASSERT_EQ(0, burst_spawn(CLONE_PIDFD | CLONE_AUTOREAP, 0, go, pid,
 				 pidfd, BURST))
@@ -2448,6 +2458,7 @@ TEST(module_only_readable_implies_exit_status)
 	/* Needs the module (tests/native-tests.list leaves it out by name). */
 	ASSERT_EQ(0, access("/sys/module/clone3_compat", F_OK))
 		TH_LOG("the module is not loaded: this guarantee is the module's");
+	ASSERT_EQ(0, c3c_pin(0));
 	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
 	ASSERT_EQ(0, burst_spawn(CLONE_PIDFD | CLONE_AUTOREAP, 0, go, pid,
 				 pidfd, BURST));

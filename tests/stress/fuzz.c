@@ -13,21 +13,31 @@
  * autoreap. At the end no zombie is left and the module's state drains.
  * The bench fails the run on any kernel splat.
  *
- * Calls: C3C_FUZZ_CALLS (default 10000 per run); seed: C3C_FUZZ_SEED
- * (default: time), printed so a failure can be replayed.
+ * Several threads fuzz at once (on an SMP guest, on different CPUs), each
+ * with its own scratch memory and random stream, sharing the device, the
+ * pidfds and the fd table: one thread's close_range() and exits race the
+ * others' calls.
+ *
+ * Calls: C3C_FUZZ_CALLS (default 50000 per run, all threads together);
+ * threads: C3C_FUZZ_THREADS (default 4); seed: C3C_FUZZ_SEED (default:
+ * time), printed so that a failure can be replayed: thread i replays its
+ * calls (seed and i give its stream), not their interleaving.
  */
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "../c3c_test.h"
 #include "kselftest_harness.h"
 
+#define CLONE_BIT37	(1ULL << 37)	/* CLONE_EMPTY_MNTNS of 7.1.13+ */
+
 #define DEV_FD		1000	/* the device, out of close_range()'s way */
 #define PIDFD_FD	1001	/* a pidfd of a live helper */
 #define DEADFD_FD	1002	/* a pidfd of a reaped process */
 #define OUT_FD		1003	/* the result pipe */
 
-static uint64_t rs;
+static __thread uint64_t rs;
 
 static uint64_t rnd64(void)
 {
@@ -43,16 +53,17 @@ static uint32_t rnd(uint32_t n)
 }
 
 static long page;
+/* (Each thread's own: setup_memory().) */
 /*
  * 4 RW pages: scratch for structs and outputs. The kernel may write up to
  * 16 KiB (an ioctl's _IOC_SIZE) at a pointer into them: RW_SLACK pages
  * more and a guard page keep that inside this mapping.
  */
 #define RW_SLACK	6
-static char *rw;
-static char *cross;		/* RW page followed by a PROT_NONE page */
-static char *ro;		/* a read-only page (random contents) */
-static uintptr_t unmapped;	/* a hole */
+static __thread char *rw;
+static __thread char *cross;	/* RW page followed by a PROT_NONE page */
+static __thread char *ro;	/* a read-only page (random contents) */
+static __thread uintptr_t unmapped;	/* a hole */
 
 /* Raw clone3 / ioctl: in the child (rax == 0) exit at once, touching nothing. */
 static long raw_syscall3_child_exits(long nr, long a1, long a2, long a3)
@@ -125,6 +136,7 @@ static uint64_t rnd_flags(void)
 		f |= rnd(3) ? 0 : CLONE_NNP;
 		f |= rnd(3) ? 0 : CLONE_PIDFD_AUTOKILL;
 		f |= rnd(2) ? CLONE_PIDFD : 0;
+		f |= rnd(8) ? 0 : CLONE_BIT37;
 	}
 	for (int i = rnd(4); i > 0; i--)
 		f |= 1ULL << rnd(64);
@@ -185,7 +197,7 @@ struct fuzz_stats {
 	char first_bad[256];
 };
 
-static struct fuzz_stats fs;
+static __thread struct fuzz_stats fs;
 
 static void bad(const char *what, long ret, int err)
 {
@@ -315,6 +327,14 @@ static void fuzz_clone3(void)
 	size = rnd(6) ? len : rnd_size();
 	ret = raw_syscall3_child_exits(SYS_clone3, uargs, size, 0);
 	account("clone3", ret < 0 ? -1 : ret, ret < 0 ? (int)-ret : 0);
+	/*
+	 * Bit 37 (CLONE_EMPTY_MNTNS of 7.1.13+) is never accepted where the
+	 * module provides the flags (this runs only there: it uses the
+	 * device).
+	 */
+	if (ret >= 0 && uargs == (uintptr_t)a && size >= 8 &&
+	    (a->flags & CLONE_BIT37))
+		bad("clone3 accepted bit 37", ret, 0);
 }
 
 /* PIDFD_GET_INFO (and neighbours) on a pidfd, through pidfd_ioctl. */
@@ -334,7 +354,6 @@ static void fuzz_pidfd_ioctl(void)
 
 static void setup_memory(void)
 {
-	page = sysconf(_SC_PAGESIZE);
 	rw = mmap(NULL, (4 + RW_SLACK + 1) * page, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	cross = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
@@ -355,9 +374,63 @@ static void setup_memory(void)
 	unmapped = (uintptr_t)hole;
 }
 
-/* The fuzzing process: @calls calls, then report through @out. */
-static void fuzz_main(long calls, int out)
+#define MAX_THREADS	32
+
+struct fuzz_thread {
+	pthread_t th;
+	int idx;
+	long calls;
+	uint64_t seed;
+	struct fuzz_stats res;
+};
+
+/* splitmix64: a thread's stream from the run's seed and its index. */
+static uint64_t thread_seed(uint64_t seed, int i)
 {
+	uint64_t z = seed + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void *fuzz_thread_main(void *arg)
+{
+	struct fuzz_thread *t = arg;
+
+	c3c_pin(t->idx);
+	rs = t->seed | 1;
+	setup_memory();
+	for (long i = 0; i < t->calls; i++) {
+		switch (rnd(10)) {
+		case 0 ... 4:
+			fuzz_dev_ioctl();
+			break;
+		case 5 ... 7:
+			fuzz_clone3();
+			break;
+		default:
+			fuzz_pidfd_ioctl();
+			break;
+		}
+		reap();
+		/* pidfds written into scratch, fds of CLONE_FILES children */
+		if ((i & 63) == 0)
+			syscall(SYS_close_range, 3, DEV_FD - 1, 0);
+	}
+	t->res = fs;
+	return NULL;
+}
+
+/*
+ * The fuzzing process: @calls calls over @nth threads, then the summed
+ * stats through @out.
+ */
+static void fuzz_main(long calls, int nth, uint64_t seed, int out)
+{
+	static struct fuzz_thread th[MAX_THREADS];
+	struct fuzz_stats sum = { 0 };
+	pthread_attr_t attr;
 	sigset_t all;
 	int fd, pidfd = -1;
 	pid_t helper, dead;
@@ -366,7 +439,7 @@ static void fuzz_main(long calls, int out)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	setup_memory();
+	page = sysconf(_SC_PAGESIZE);
 	if (dup2(out, OUT_FD) != OUT_FD)
 		_exit(4);
 	close(out);
@@ -392,22 +465,30 @@ static void fuzz_main(long calls, int out)
 	close(pidfd);
 	close(fd);
 
-	for (long i = 0; i < calls; i++) {
-		switch (rnd(10)) {
-		case 0 ... 4:
-			fuzz_dev_ioctl();
-			break;
-		case 5 ... 7:
-			fuzz_clone3();
-			break;
-		default:
-			fuzz_pidfd_ioctl();
-			break;
-		}
-		reap();
-		/* pidfds written into scratch, fds of CLONE_FILES children */
-		if ((i & 63) == 0)
-			syscall(SYS_close_range, 3, DEV_FD - 1, 0);
+	if (pthread_attr_init(&attr) ||
+	    pthread_attr_setstacksize(&attr, 256 * 1024))
+		_exit(7);
+	for (int i = 0; i < nth; i++) {
+		th[i].idx = i;
+		th[i].calls = calls / nth + (i < calls % nth);
+		th[i].seed = thread_seed(seed, i);
+		if (pthread_create(&th[i].th, &attr, fuzz_thread_main, &th[i]))
+			_exit(7);
+	}
+	for (int i = 0; i < nth; i++) {
+		struct fuzz_stats *r = &th[i].res;
+
+		if (pthread_join(th[i].th, NULL))
+			_exit(7);
+		sum.calls += r->calls;
+		sum.ok += r->ok;
+		sum.children += r->children;
+		for (int e = 0; e < 256; e++)
+			sum.errnos[e] += r->errnos[e];
+		if (r->bad && !sum.bad)
+			snprintf(sum.first_bad, sizeof(sum.first_bad),
+				 "thread %d: %s", i, r->first_bad);
+		sum.bad += r->bad;
 	}
 	kill(helper, SIGKILL);
 	for (int i = 0; i < 200; i++) {
@@ -416,21 +497,30 @@ static void fuzz_main(long calls, int out)
 			break;
 		usleep(10000);
 	}
-	if (write(out, &fs, sizeof(fs)) != sizeof(fs))
+	sum.children += fs.children;
+	sum.bad += fs.bad;
+	if (fs.bad && sum.first_bad[0] == 0)
+		snprintf(sum.first_bad, sizeof(sum.first_bad), "%s", fs.first_bad);
+	if (write(out, &sum, sizeof(sum)) != sizeof(sum))
 		_exit(6);
 	_exit(0);
 }
 
 FIXTURE(fuzz) {
 	long calls;
+	int threads;
 	uint64_t seed;
 };
 
 FIXTURE_SETUP(fuzz)
 {
 	const char *c = getenv("C3C_FUZZ_CALLS"), *s = getenv("C3C_FUZZ_SEED");
+	const char *t = getenv("C3C_FUZZ_THREADS");
 
-	self->calls = c && atol(c) > 0 ? atol(c) : 10000;
+	self->calls = c && atol(c) > 0 ? atol(c) : 50000;
+	self->threads = t && atoi(t) > 0 ? atoi(t) : 4;
+	if (self->threads > MAX_THREADS)
+		self->threads = MAX_THREADS;
 	self->seed = s && strtoull(s, NULL, 0) ? strtoull(s, NULL, 0) :
 		     (uint64_t)time(NULL) * 2654435761ULL ^ getpid();
 }
@@ -445,17 +535,18 @@ TEST_F_TIMEOUT(fuzz, device_pidfd_and_clone3, 3600)
 	int p[2], status;
 	pid_t pid;
 
-	TH_LOG("%ld calls, C3C_FUZZ_SEED=%#llx, %s", self->calls,
-	       (unsigned long long)self->seed, geteuid() ? "user" : "root");
+	TH_LOG("%ld calls, %d threads on %d CPUs, C3C_FUZZ_SEED=%#llx C3C_FUZZ_THREADS=%d, %s",
+	       self->calls, self->threads, c3c_ncpus(),
+	       (unsigned long long)self->seed, self->threads,
+	       geteuid() ? "user" : "root");
 	ASSERT_TRUE(c3c_state_drained(5000));
 	ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 	ASSERT_EQ(pipe(p), 0);
-	rs = self->seed | 1;
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		close(p[0]);
-		fuzz_main(self->calls, p[1]);
+		fuzz_main(self->calls, self->threads, self->seed, p[1]);
 	}
 	close(p[1]);
 	EXPECT_EQ(read(p[0], &res, sizeof(res)), (ssize_t)sizeof(res));
@@ -470,8 +561,9 @@ TEST_F_TIMEOUT(fuzz, device_pidfd_and_clone3, 3600)
 			break;
 		usleep(10000);
 	}
-	TH_LOG("calls %ld ok %ld children reaped %ld", res.calls, res.ok,
-	       res.children);
+	/* (scripts/check sums these lines into the fuzz count per kernel) */
+	TH_LOG("fuzz: %ld calls, %ld ok, %ld children reaped", res.calls,
+	       res.ok, res.children);
 	TH_LOG("errnos: EINVAL %ld E2BIG %ld EFAULT %ld ENOTTY %ld EPERM %ld EBADF %ld ESRCH %ld",
 	       res.errnos[EINVAL], res.errnos[E2BIG], res.errnos[EFAULT],
 	       res.errnos[ENOTTY], res.errnos[EPERM], res.errnos[EBADF],

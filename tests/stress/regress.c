@@ -213,6 +213,7 @@ static void *poll_then_look(void *p)
 {
 	struct poller *pl = p;
 
+	c3c_pin_other(0);	/* woken across CPUs: the child exits on CPU 0 */
 	if (c3c_wait_pidfd(pl->pidfd, 5000))
 		pl->state = procfs_state(pl->pid);
 	else
@@ -258,6 +259,7 @@ TEST_F(regress, woken_poller_never_sees_zombie)
 		ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
 		pl.pid = spawn(variant->ioctl, CLONE_AUTOREAP | CLONE_PIDFD, &pl.pidfd);
 		if (pl.pid == 0) {
+			c3c_pin(0);
 			close(go[1]);
 			if (read(go[0], &c, 1) != 1)
 				_exit(1);
@@ -300,13 +302,17 @@ TEST_F(regress, module_only_exit_info_never_esrch_after_poll)
 {
 	int esrch = 0, rounds = 300;
 
+	ASSERT_EQ(0, c3c_pin(0));
 	for (int i = 0; i < rounds; i++) {
 		struct clone3_compat_pidfd_info info;
 		int pidfd = -1;
 		pid_t pid = spawn(variant->ioctl, CLONE_AUTOREAP | CLONE_PIDFD, &pidfd);
 
-		if (pid == 0)
+		/* The child exits on another CPU than the one that asks. */
+		if (pid == 0) {
+			c3c_pin_other(i);
 			_exit(i & 0x7f);
+		}
 		ASSERT_GT(pid, 0);
 		ASSERT_TRUE(c3c_wait_pidfd(pidfd, 5000));
 		/* Ask at once and again: the window is right after the wake. */

@@ -194,6 +194,7 @@ struct wthread {
 	int sock;		/* to the holder */
 	int holder_pidfd;
 	uint64_t deadline;
+	int cpu;		/* c3c_pin()'s index */
 };
 
 static int devfd_cached = -1;
@@ -583,6 +584,8 @@ static void *wthread_main(void *arg)
 {
 	struct wthread *w = arg;
 
+	/* The threads of a worker spread over the CPUs, not just the workers. */
+	c3c_pin(w->cpu);
 	seed();
 	while (now_ms() < w->deadline) {
 		uint32_t r = rnd(100);
@@ -650,7 +653,7 @@ static void holder_main(int sock, pid_t worker)
 	}
 }
 
-static void worker_main(uint64_t life_ms)
+static void worker_main(int idx, uint64_t life_ms)
 {
 	struct wthread w[NR_THREADS];
 	int sv[2];
@@ -666,6 +669,7 @@ static void worker_main(uint64_t life_ms)
 	if (holder == 0) {
 		prctl(PR_SET_NAME, "c3c-holder");
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		c3c_pin(idx * NR_THREADS + NR_THREADS);	/* its closes race theirs */
 		close(sv[0]);
 		holder_main(sv[1], me);
 	}
@@ -676,6 +680,7 @@ static void worker_main(uint64_t life_ms)
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].sock = sv[0];
 		w[i].deadline = now_ms() + life_ms;
+		w[i].cpu = idx * NR_THREADS + i;
 		pthread_create(&w[i].th, NULL, wthread_main, &w[i]);
 	}
 	for (int i = 0; i < NR_THREADS; i++)
@@ -830,7 +835,7 @@ TEST_F_TIMEOUT(stress, random_workload, 3600)
 				ASSERT_GE(workers[i], 0);
 				if (workers[i] == 0) {
 					seed();
-					worker_main(life);
+					worker_main(i, life);
 				}
 			}
 		}

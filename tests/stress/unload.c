@@ -415,6 +415,8 @@ TEST_F_TIMEOUT(load_cycles, under_load, 300)
 	for (int k = 0; k < 3; k++) {
 		load[k] = fork();
 		if (load[k] == 0) {
+			/* Hammers on the other CPUs race the unload on ours. */
+			c3c_pin(k + 1);
 			hammer(k);
 			_exit(0);
 		}
