@@ -98,6 +98,8 @@ static void *sleeper_fn(void *arg)
 {
 	struct sleeper *s = arg;
 
+	/* Asleep in the module on one CPU while rmmod runs on another. */
+	c3c_pin_other(0);
 	errno = 0;
 	switch (s->kind) {
 	case SLEEP_PIDFD_IOCTL:
@@ -216,6 +218,7 @@ TEST_F_TIMEOUT(sleeping_call, rmmod_waits_for_it, 120)
 		break;
 	}
 	sl.page = u.page;
+	ASSERT_EQ(0, c3c_pin(0));
 	ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &sl));
 	ASSERT_TRUE(uffd_wait_fault(&u, 10000)) TH_LOG("the call did not fault");
 	usleep(50000);
@@ -412,11 +415,12 @@ TEST_F_TIMEOUT(load_cycles, under_load, 300)
 	int unloaded = 0, tries = 0, c;
 	pid_t load[3];
 
+	ASSERT_EQ(0, c3c_pin(0));
 	for (int k = 0; k < 3; k++) {
 		load[k] = fork();
 		if (load[k] == 0) {
 			/* Hammers on the other CPUs race the unload on ours. */
-			c3c_pin(k + 1);
+			c3c_pin_other(k);
 			hammer(k);
 			_exit(0);
 		}
