@@ -450,6 +450,8 @@ static void fuzz_main(long calls, int nth, uint64_t seed, int out)
 	close(fd);
 	helper = fork();
 	if (helper == 0) {
+		/* Not the pipe: a fuzzer that dies must give the test EOF. */
+		close(out);
 		for (;;)
 			pause();
 	}
