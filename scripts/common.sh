@@ -84,9 +84,15 @@ c3c_apt_dir() {
 # dir), leaving the system's sources untouched. Its lists are refreshed
 # once a day (Debian drops superseded ABIs; sid moves daily).
 c3c_apt_opts() {
-	local view d
+	local view
 	view=$(c3c_apt_view "$1")
 	[ -n "$view" ] || return 0
+	c3c_apt_view_opts "$view"
+}
+
+# The same for a view by name (trixie, native, bookworm-arm64).
+c3c_apt_view_opts() {
+	local view=$1 d
 	d=$C3C_CACHE/apt-$view
 	local suite=${view%-arm64} arch=
 	[ "$suite" = "$view" ] || arch=arm64
