@@ -282,7 +282,6 @@ static long c3c_sys_clone3(const struct pt_regs *regs)
 	return ret;
 }
 
-
 static void notrace c3c_clone3_hook(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *op,
 				    struct ftrace_regs *fregs)
