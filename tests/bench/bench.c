@@ -600,6 +600,7 @@ static int herd_ready, herd_go;
 
 static inline long rsys(long n, long a, long b, long c)
 {
+#if defined(__x86_64__)
 	register long r10 asm("r10") = 0;	/* futex: no timeout */
 	long ret;
 
@@ -608,6 +609,21 @@ static inline long rsys(long n, long a, long b, long c)
 		      : "a" (n), "D" (a), "S" (b), "d" (c), "r" (r10)
 		      : "rcx", "r11", "memory");
 	return ret;
+#elif defined(__aarch64__)
+	register long x8 asm("x8") = n;
+	register long x0 asm("x0") = a;
+	register long x1 asm("x1") = b;
+	register long x2 asm("x2") = c;
+	register long x3 asm("x3") = 0;		/* futex: no timeout */
+
+	asm volatile ("svc #0"
+		      : "+r" (x0)
+		      : "r" (x8), "r" (x1), "r" (x2), "r" (x3)
+		      : "memory");
+	return x0;
+#else
+#error "bench.c: no raw syscall for this architecture"
+#endif
 }
 
 static void futex_wait(int *word, int val)
@@ -637,6 +653,7 @@ static void __attribute__((noreturn, used)) herd_child(void)
  */
 static long herd_syscall(long nr, long a, long b, long c)
 {
+#if defined(__x86_64__)
 	register long r8 asm("r8") = (long)herd_child;
 	long ret;
 
@@ -651,6 +668,27 @@ static long herd_syscall(long nr, long a, long b, long c)
 		      : "a" (nr), "D" (a), "S" (b), "d" (c), "r" (r8)
 		      : "rcx", "r11", "memory");
 	return ret;
+#elif defined(__aarch64__)
+	register long x8 asm("x8") = nr;
+	register long x0 asm("x0") = a;
+	register long x1 asm("x1") = b;
+	register long x2 asm("x2") = c;
+	register long x9 asm("x9") = (long)herd_child;
+
+	/* the child: no frame record to return to (x29 = 0), then herd_child */
+	asm volatile ("svc #0\n\t"
+		      "cbnz x0, 1f\n\t"
+		      "mov x29, #0\n\t"
+		      "blr x9\n\t"
+		      "brk #0\n"
+		      "1:"
+		      : "+r" (x0)
+		      : "r" (x8), "r" (x1), "r" (x2), "r" (x9)
+		      : "x30", "memory", "cc");
+	return x0;
+#else
+#error "bench.c: no herd clone for this architecture"
+#endif
 }
 
 struct herd {
