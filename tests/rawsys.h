@@ -1,13 +1,89 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Raw clone-style syscalls whose child must not run C code (it may share
- * the parent's memory, or have a stack of its own the compiler knows
- * nothing of): the child runs a few instructions in assembly and exits
- * its thread. One implementation per architecture the bench runs
- * (x86-64, arm64); the tests above them are arch-neutral.
+ * Raw syscalls, and clone-style ones whose child must not run C code in
+ * the caller's frame (it may share the parent's memory, or have a stack
+ * of its own the compiler knows nothing of): the child runs a few
+ * instructions in assembly, then exits its thread or calls a function
+ * that never returns. One implementation per architecture the bench runs
+ * (x86-64, arm64); the tests and the benchmark above them are
+ * arch-neutral.
  */
 #ifndef C3C_RAWSYS_H
 #define C3C_RAWSYS_H
+
+/* syscall @nr(@a0, @a1, @a2), a fourth argument of 0 (futex: no timeout). */
+static inline long raw_syscall3(long nr, long a0, long a1, long a2)
+{
+#if defined(__x86_64__)
+	register long r10 __asm__("r10") = 0;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = nr;
+	register long x0 __asm__("x0") = a0;
+	register long x1 __asm__("x1") = a1;
+	register long x2 __asm__("x2") = a2;
+	register long x3 __asm__("x3") = 0;
+
+	__asm__ volatile("svc #0"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3)
+			 : "memory");
+	return x0;
+#else
+#error "rawsys.h: no raw syscall for this architecture"
+#endif
+}
+
+/*
+ * A clone-style syscall whose child starts on a stack of its own (args'
+ * stack): it must not return into the caller's frames, so it calls @fn
+ * (which never returns) there, with no frame record to unwind into.
+ */
+static inline long raw_syscall3_child_calls(long nr, long a0, long a1, long a2,
+					    void (*fn)(void))
+{
+#if defined(__x86_64__)
+	register long r8 __asm__("r8") = (long)fn;
+	long ret;
+
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "call *%%r8\n\t"
+			 "ud2\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = nr;
+	register long x0 __asm__("x0") = a0;
+	register long x1 __asm__("x1") = a1;
+	register long x2 __asm__("x2") = a2;
+	register long x9 __asm__("x9") = (long)fn;
+
+	__asm__ volatile("svc #0\n\t"
+			 "cbnz x0, 1f\n\t"
+			 "mov x29, #0\n\t"
+			 "blr x9\n\t"
+			 "brk #0\n"
+			 "1:"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x9)
+			 : "x30", "memory", "cc");
+	return x0;
+#else
+#error "rawsys.h: no raw syscall for this architecture"
+#endif
+}
 
 /*
  * syscall @nr(@a0, @a1, @a2) (a fourth argument of 0); in a child (return
