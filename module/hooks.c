@@ -291,7 +291,10 @@ int c3c_gates_init(void)
 
 	for (i = GATE_KALLSYMS + 1; i < NR_GATES; i++) {
 		addr = c3c_lookup(c3c_gates[i].name);
-		/* path_from_stashed, pidfs_alloc_file: pidfs kernels only */
+		/*
+		 * One family's only: path_from_stashed and pidfs_alloc_file
+		 * (pidfs kernels), __pidfd_prepare (6.1; inlined on 6.12).
+		 */
 		if (!addr)
 			continue;
 		err = c3c_gate_arm(&c3c_gates[i], addr);
