@@ -46,11 +46,13 @@ int c3c_hooks_register(struct c3c_hook *h, int n);
 void c3c_hooks_unregister(struct c3c_hook *h, int n);
 int c3c_gates_init(void);
 void c3c_gates_exit(void);
-unsigned long c3c_lookup(const char *name);
 pid_t c3c_kernel_clone(struct kernel_clone_args *args);
 bool c3c_ptrace_unlink(struct task_struct *child);
 int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 			  void *data, struct path *path);
+int c3c_kernel_pidfd_prepare(struct pid *pid, unsigned int flags,
+			     struct file **ret);
+struct file *c3c_kernel_pidfs_alloc_file(struct pid *pid, unsigned int flags);
 
 /* Redirect a hooked function to @to (RET transfer, IBT-safe). */
 static __always_inline void c3c_redirect(struct ftrace_regs *fregs, void *to)

@@ -282,16 +282,6 @@ static long c3c_sys_clone3(const struct pt_regs *regs)
 	return ret;
 }
 
-static long c3c_sys_clone3_ia32(const struct pt_regs *regs)
-{
-	long ret;
-
-	ret = c3c_clone3(c3c_compat_clone3_uargs(regs),
-			 c3c_compat_clone3_size(regs));
-	c3c_unpin();
-	return ret;
-}
-
 static void notrace c3c_clone3_hook(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *op,
 				    struct ftrace_regs *fregs)
@@ -317,14 +307,30 @@ static void notrace c3c_clone3_hook(unsigned long ip, unsigned long parent_ip,
 	c3c_redirect_pinned(fregs, c3c_sys_clone3);
 }
 
-static void notrace c3c_clone3_ia32_hook(unsigned long ip,
-					 unsigned long parent_ip,
-					 struct ftrace_ops *op,
-					 struct ftrace_regs *fregs)
+/*
+ * Where an architecture has a separate entry for 32-bit tasks (x86's
+ * ia32 emulation), its registers (c3c_arch.h) and a hook of their own.
+ */
+#ifdef C3C_SYS_CLONE3_COMPAT
+static long c3c_sys_clone3_compat(const struct pt_regs *regs)
+{
+	long ret;
+
+	ret = c3c_clone3(c3c_compat_clone3_uargs(regs),
+			 c3c_compat_clone3_size(regs));
+	c3c_unpin();
+	return ret;
+}
+
+static void notrace c3c_clone3_compat_hook(unsigned long ip,
+					   unsigned long parent_ip,
+					   struct ftrace_ops *op,
+					   struct ftrace_regs *fregs)
 {
 	if (READ_ONCE(c3c_transparent))
-		c3c_redirect_pinned(fregs, c3c_sys_clone3_ia32);
+		c3c_redirect_pinned(fregs, c3c_sys_clone3_compat);
 }
+#endif
 
 static struct c3c_hook c3c_clone3_hooks[] = {
 	{
@@ -332,11 +338,13 @@ static struct c3c_hook c3c_clone3_hooks[] = {
 		.func = c3c_clone3_hook,
 		.flags = FTRACE_OPS_FL_IPMODIFY,
 	},
+#ifdef C3C_SYS_CLONE3_COMPAT
 	{
 		.name = C3C_SYS_CLONE3_COMPAT,
-		.func = c3c_clone3_ia32_hook,
+		.func = c3c_clone3_compat_hook,
 		.flags = FTRACE_OPS_FL_IPMODIFY,
 	},
+#endif
 };
 
 int c3c_clone3_init(void)

@@ -128,6 +128,21 @@ c3c_gate_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 	return -EOPNOTSUPP;
 }
 
+/* The pidfd makers of the two families: one exists on a given kernel. */
+static __attribute__((__noipa__)) int
+c3c_gate_pidfd_prepare(struct pid *pid, unsigned int flags, struct file **ret)
+{
+	c3c_gate_unarmed_hit("__pidfd_prepare");
+	return -EOPNOTSUPP;
+}
+
+static __attribute__((__noipa__)) struct file *
+c3c_gate_pidfs_alloc_file(struct pid *pid, unsigned int flags)
+{
+	c3c_gate_unarmed_hit("pidfs_alloc_file");
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
 /* Void: c3c_ptrace_unlink() checks its effect instead. */
 static __attribute__((__noipa__)) void
 c3c_gate_ptrace_unlink(struct task_struct *child)
@@ -144,9 +159,11 @@ static int c3c_gates_selftest(void)
 	c3c_gate_unarmed = 0;
 	ok = !c3c_gate_kallsyms_lookup_name("kernel_clone") &&
 	     c3c_gate_kernel_clone(NULL) == -EOPNOTSUPP &&
-	     c3c_gate_path_from_stashed(NULL, NULL, NULL, NULL) == -EOPNOTSUPP;
+	     c3c_gate_path_from_stashed(NULL, NULL, NULL, NULL) == -EOPNOTSUPP &&
+	     c3c_gate_pidfd_prepare(NULL, 0, NULL) == -EOPNOTSUPP &&
+	     PTR_ERR(c3c_gate_pidfs_alloc_file(NULL, 0)) == -EOPNOTSUPP;
 	c3c_gate_ptrace_unlink(NULL);
-	ok = ok && c3c_gate_unarmed == 4;
+	ok = ok && c3c_gate_unarmed == 6;
 	c3c_gate_selftest = false;
 	if (!ok) {
 		pr_err("call gates do not fail closed when unarmed\n");
@@ -158,7 +175,7 @@ static int c3c_gates_selftest(void)
 
 enum {
 	GATE_KALLSYMS, GATE_KERNEL_CLONE, GATE_PATH_FROM_STASHED,
-	GATE_PTRACE_UNLINK, NR_GATES
+	GATE_PTRACE_UNLINK, GATE_PIDFD_PREPARE, GATE_PIDFS_ALLOC_FILE, NR_GATES
 };
 
 static struct c3c_hook c3c_gates[NR_GATES] = {
@@ -177,6 +194,14 @@ static struct c3c_hook c3c_gates[NR_GATES] = {
 	[GATE_PTRACE_UNLINK] = {
 		.name = "__ptrace_unlink",
 		.carrier = c3c_gate_ptrace_unlink,
+	},
+	[GATE_PIDFD_PREPARE] = {
+		.name = "__pidfd_prepare",
+		.carrier = c3c_gate_pidfd_prepare,
+	},
+	[GATE_PIDFS_ALLOC_FILE] = {
+		.name = "pidfs_alloc_file",
+		.carrier = c3c_gate_pidfs_alloc_file,
 	},
 };
 
@@ -201,7 +226,7 @@ static unsigned long c3c_kprobe_addr(const char *name)
 	return addr;
 }
 
-unsigned long c3c_lookup(const char *name)
+static unsigned long c3c_lookup(const char *name)
 {
 	return c3c_gate_kallsyms_lookup_name(name);
 }
@@ -224,6 +249,29 @@ int c3c_path_from_stashed(struct dentry **stashed, struct vfsmount *mnt,
 	return c3c_gate_path_from_stashed(stashed, mnt, data, path);
 }
 
+/*
+ * A pidfd made by the kernel's own code, for the pidfd family to learn the
+ * kernel's pidfd internals from (its file_operations, pidfs's mount) with
+ * no lookup of data symbols, which kallsyms lacks without KALLSYMS_ALL
+ * (Debian's arm64 6.1). Only at load, before the pidfd hooks are armed:
+ * then these makers are hooked and would be ours. -ENOENT where the
+ * kernel has no such function (the other family's).
+ */
+int c3c_kernel_pidfd_prepare(struct pid *pid, unsigned int flags,
+			     struct file **ret)
+{
+	if (!c3c_gates[GATE_PIDFD_PREPARE].registered)
+		return -ENOENT;
+	return c3c_gate_pidfd_prepare(pid, flags, ret);
+}
+
+struct file *c3c_kernel_pidfs_alloc_file(struct pid *pid, unsigned int flags)
+{
+	if (!c3c_gates[GATE_PIDFS_ALLOC_FILE].registered)
+		return ERR_PTR(-ENOENT);
+	return c3c_gate_pidfs_alloc_file(pid, flags);
+}
+
 int c3c_gates_init(void)
 {
 	unsigned long addr;
@@ -243,7 +291,11 @@ int c3c_gates_init(void)
 
 	for (i = GATE_KALLSYMS + 1; i < NR_GATES; i++) {
 		addr = c3c_lookup(c3c_gates[i].name);
-		if (!addr)	/* path_from_stashed: pidfs kernels only */
+		/*
+		 * One family's only: path_from_stashed and pidfs_alloc_file
+		 * (pidfs kernels), __pidfd_prepare (6.1; inlined on 6.12).
+		 */
+		if (!addr)
 			continue;
 		err = c3c_gate_arm(&c3c_gates[i], addr);
 		if (err) {

@@ -175,10 +175,24 @@ struct c3c_hook c3c_pidfd_hooks[] = {
 
 const int c3c_nr_pidfd_hooks = ARRAY_SIZE(c3c_pidfd_hooks);
 
+/*
+ * pidfd_fops is data: without KALLSYMS_ALL (Debian's arm64 6.1) kallsyms
+ * cannot find it. A pidfd of our own, made by the kernel's
+ * __pidfd_prepare() before our hook on it is armed, carries it; the
+ * unused fd and the file are dropped again.
+ */
 int c3c_pidfd_family_init(void)
 {
-	c3c_pidfd_fops = (void *)c3c_lookup("pidfd_fops");
-	return c3c_pidfd_fops ? 0 : -ENOENT;
+	struct file *file;
+	int fd;
+
+	fd = c3c_kernel_pidfd_prepare(task_pid(current), 0, &file);
+	if (fd < 0)
+		return fd;
+	c3c_pidfd_fops = file->f_op;
+	put_unused_fd(fd);
+	fput(file);
+	return c3c_pidfd_fops && c3c_pidfd_fops != &c3c_fops ? 0 : -ENOENT;
 }
 
 void c3c_pidfd_family_exit(void)

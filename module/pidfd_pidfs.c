@@ -246,14 +246,24 @@ struct c3c_hook c3c_pidfd_hooks[] = {
 
 const int c3c_nr_pidfd_hooks = ARRAY_SIZE(c3c_pidfd_hooks);
 
+/*
+ * pidfs_file_operations and pidfs_mnt are data, which kallsyms has only
+ * with KALLSYMS_ALL: a pidfd of our own, made by the kernel's
+ * pidfs_alloc_file() before our hook on it is armed, carries both (its
+ * f_op, its mount). The file is dropped again.
+ */
 int c3c_pidfd_family_init(void)
 {
-	struct vfsmount **mnt = (void *)c3c_lookup("pidfs_mnt");
+	struct file *file;
 
-	c3c_pidfd_fops = (void *)c3c_lookup("pidfs_file_operations");
-	if (!mnt || !*mnt || !c3c_pidfd_fops)
+	file = c3c_kernel_pidfs_alloc_file(task_pid(current), O_RDWR);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	c3c_pidfd_fops = file->f_op;
+	c3c_pidfs_mnt = file->f_path.mnt;
+	fput(file);
+	if (!c3c_pidfd_fops || !c3c_pidfs_mnt)
 		return -ENOENT;
-	c3c_pidfs_mnt = *mnt;
 	c3c_group = fsnotify_alloc_group(&c3c_fsnotify_ops, 0);
 	if (IS_ERR(c3c_group)) {
 		int err = PTR_ERR(c3c_group);

@@ -27,13 +27,45 @@ c3c_native() {
 	return 1
 }
 
+# The Debian architecture of a spec's kernel: arm64 for the *-arm64 specs
+# (Debian 12's arm64 kernels, booted under qemu-system-aarch64 TCG), else
+# the host's amd64.
+c3c_arch_for_spec() {
+	case "$1" in
+	*-arm64) echo arm64 ;;
+	*) echo amd64 ;;
+	esac
+}
+
+# The Kbuild ARCH and cross-compiler prefix of a Debian architecture (the
+# host builds arm64 modules and tests with Debian's gcc-aarch64-linux-gnu).
+c3c_kbuild_arch() {
+	case "$1" in
+	arm64) echo arm64 ;;
+	*) echo x86 ;;
+	esac
+}
+c3c_cross_prefix() {
+	case "$1" in
+	arm64) echo aarch64-linux-gnu- ;;
+	esac
+}
+
+# The architecture of a fetched kernel (its spec file; amd64 before the
+# arm64 specs existed). usage: c3c_arch_of_kver KVER
+c3c_arch_of_kver() {
+	c3c_arch_for_spec "$(cat "$C3C_CACHE/kernels/$1/spec" 2>/dev/null)"
+}
+
 # The private apt view of a spec (empty: the host's own sources): its
-# suite's, or "native" (sid and trixie-backports: the 7.x kernels and
-# linux-source-7.x).
+# suite's, "native" (sid and trixie-backports: the 7.x kernels and
+# linux-source-7.x), or "bookworm-arm64" (the host's suite, arm64 lists).
 c3c_apt_view() {
 	local suite
 	suite=$(c3c_suite_for_spec "$1")
-	if [ -n "$suite" ]; then
+	if [ "$(c3c_arch_for_spec "$1")" = arm64 ]; then
+		echo "${suite:-bookworm}-arm64"
+	elif [ -n "$suite" ]; then
 		echo "$suite"
 	elif c3c_native "$1"; then
 		echo native
@@ -52,10 +84,18 @@ c3c_apt_dir() {
 # dir), leaving the system's sources untouched. Its lists are refreshed
 # once a day (Debian drops superseded ABIs; sid moves daily).
 c3c_apt_opts() {
-	local view d
+	local view
 	view=$(c3c_apt_view "$1")
 	[ -n "$view" ] || return 0
+	c3c_apt_view_opts "$view"
+}
+
+# The same for a view by name (trixie, native, bookworm-arm64).
+c3c_apt_view_opts() {
+	local view=$1 d
 	d=$C3C_CACHE/apt-$view
+	local suite=${view%-arm64} arch=
+	[ "$suite" = "$view" ] || arch=arm64
 	if [ ! -s "$d/sources.list" ]; then
 		mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
 		case "$view" in
@@ -67,15 +107,18 @@ c3c_apt_opts() {
 			;;
 		*)
 			cat >"$d/sources.list.tmp" <<-SRC
-			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $view main
-			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $view-updates main
-			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $view-security main
+			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main
+			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite-updates main
+			deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $suite-security main
 			SRC
 			;;
 		esac
 		mv "$d/sources.list.tmp" "$d/sources.list"
 	fi
 	local opts="-o Dir::Etc::SourceList=$d/sources.list -o Dir::Etc::SourceParts=- -o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache"
+	# Another architecture's lists: only that one (apt-get download and
+	# apt-cache read them; nothing is installed from this view).
+	[ -z "$arch" ] || opts+=" -o APT::Architecture=$arch -o APT::Architectures=$arch"
 	if [ -z "$(find "$d/lists/.updated" -mmin -1440 2>/dev/null)" ]; then
 		(
 			c3c_lock "apt-$view"
@@ -103,8 +146,11 @@ c3c_apt_update() {
 #   bookworm: 6.1 6.12 6.1-rt 6.12-rt 6.1-cloud 6.12-cloud
 #   trixie:   6.12-deb13 6.12-deb13-rt
 #   native:   7.1 7.2
+#   bookworm arm64: 6.1-arm64 6.12-arm64
 c3c_meta_for_spec() {
 	case "$1" in
+	6.1-arm64) echo linux-image-arm64 ;;
+	6.12-arm64) echo linux-image-6.12-arm64 ;;
 	6.1) echo linux-image-amd64 ;;
 	6.1-rt) echo linux-image-rt-amd64 ;;
 	6.1-cloud) echo linux-image-cloud-amd64 ;;

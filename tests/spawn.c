@@ -16,6 +16,7 @@
 
 #include "c3c_test.h"
 #include "kselftest_harness.h"
+#include "rawsys.h"
 
 #define SUID_COPY "/tmp/c3c-suid-spawn"
 
@@ -644,8 +645,9 @@ TEST_F(spawn, vfork_autoreap)
 }
 
 /*
- * Run on args.stack: the child checks %rsp and exits at once, in assembly,
- * since C code after the syscall would use the parent's frame.
+ * Run on args.stack: the child checks its stack pointer and exits at once,
+ * in assembly (rawsys.h), since C code after the syscall would use the
+ * parent's frame.
  */
 static pid_t clone_on_stack(struct clone_args *a, char *lo, char *hi)
 {
@@ -653,33 +655,18 @@ static pid_t clone_on_stack(struct clone_args *a, char *lo, char *hi)
 		.size = sizeof(req), .args = (uintptr_t)a,
 		.args_size = sizeof(*a),
 	};
-	register long r12 asm("r12") = (long)lo;
-	register long r13 asm("r13") = (long)hi;
-	long nr, a0, a1, a2, ret;
+	long ret;
 	int fd = -1;
 
 	if (use_ioctl) {
 		fd = c3c_dev();
-		nr = __NR_ioctl, a0 = fd, a1 = CLONE3_COMPAT_IOC_CLONE3;
-		a2 = (long)&req;
+		ret = raw_syscall3_child_checks_sp(__NR_ioctl, fd,
+						   CLONE3_COMPAT_IOC_CLONE3,
+						   (long)&req, lo, hi);
 	} else {
-		nr = __NR_clone3, a0 = (long)a, a1 = sizeof(*a), a2 = 0;
+		ret = raw_syscall3_child_checks_sp(__NR_clone3, (long)a,
+						   sizeof(*a), 0, lo, hi);
 	}
-	asm volatile("syscall\n\t"
-		     "test %%rax, %%rax\n\t"
-		     "jnz 1f\n\t"
-		     "mov $1, %%edi\n\t"
-		     "cmp %%r12, %%rsp\n\t"
-		     "jb 2f\n\t"
-		     "cmp %%r13, %%rsp\n\t"
-		     "ja 2f\n\t"
-		     "mov $42, %%edi\n\t"
-		     "2: mov $60, %%eax\n\t"
-		     "syscall\n\t"
-		     "1:"
-		     : "=a"(ret)
-		     : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r12), "r"(r13)
-		     : "rcx", "r11", "memory");
 	if (fd >= 0)
 		close(fd);
 	if (ret < 0) {

@@ -6,8 +6,9 @@
  *                                    retries with init_module(), which runs
  *                                    the module's init twice on failure
  *   vmutil rmmod NAME                delete_module(NAME, O_NONBLOCK)
- *   vmutil exit N                    write N to QEMU's isa-debug-exit (0xf4);
- *                                    QEMU then exits with (N << 1) | 1
+ *   vmutil exit N                    end the VM: QEMU exits with (N << 1) | 1
+ *                                    (x86: isa-debug-exit at 0xf4; arm64:
+ *                                    semihosting SYS_EXIT)
  *   vmutil runas UID GID -- CMD ARGS drop to UID/GID with no supplementary
  *                                    groups and exec CMD
  *   vmutil drained MS                wait up to MS ms until the module tracks
@@ -23,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
 #include <sys/io.h>
+#endif
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -102,18 +105,47 @@ static int do_rmmod(int argc, char **argv)
 	return 0;
 }
 
-static int do_exit(int argc, char **argv)
+#if defined(__x86_64__)
+/* QEMU's isa-debug-exit: QEMU exits with (N << 1) | 1. */
+static int qemu_exit(long code)
 {
-	long code;
-
-	if (argc != 1 || parse_num(argv[0], 255, &code))
-		return usage();
 	if (ioperm(0xf4, 4, 1) != 0)
 		return fail("exit", "ioperm(0xf4)");
 	outb((unsigned char)code, 0xf4);
 	/* Only reached without an isa-debug-exit device. */
 	fprintf(stderr, "vmutil: exit: no isa-debug-exit device at 0xf4\n");
 	return 1;
+}
+#elif defined(__aarch64__)
+/*
+ * arm64's virt machine has no isa-debug-exit: semihosting's SYS_EXIT
+ * (HLT #0xf000, operation 0x18, reason ADP_Stopped_ApplicationExit),
+ * which QEMU honours from user space with -semihosting-config
+ * enable=on,userspace=on. QEMU exits with the subcode: (N << 1) | 1, the
+ * same codes as on x86.
+ */
+static int qemu_exit(long code)
+{
+	unsigned long block[2] = { 0x20026, (unsigned long)(code << 1) | 1 };
+	register unsigned long x0 __asm__("x0") = 0x18;
+	register unsigned long *x1 __asm__("x1") = block;
+
+	__asm__ volatile("hlt #0xf000" : "+r"(x0) : "r"(x1) : "memory");
+	/* Only reached without semihosting (the HLT traps: SIGILL first). */
+	fprintf(stderr, "vmutil: exit: no semihosting\n");
+	return 1;
+}
+#else
+#error "vmutil: no way to end the VM on this architecture"
+#endif
+
+static int do_exit(int argc, char **argv)
+{
+	long code;
+
+	if (argc != 1 || parse_num(argv[0], 255, &code))
+		return usage();
+	return qemu_exit(code);
 }
 
 static int do_runas(int argc, char **argv)

@@ -79,6 +79,7 @@
 
 #include "../../include/uapi/linux/clone3_compat.h"
 #include "../procfs.h"
+#include "../rawsys.h"
 
 #define NEW3	(CLONE_AUTOREAP | CLONE_PIDFD_AUTOKILL | CLONE_NNP)
 
@@ -598,26 +599,14 @@ static void report_mem(const char *set, const struct snap *a,
 
 static int herd_ready, herd_go;
 
-static inline long rsys(long n, long a, long b, long c)
-{
-	register long r10 asm("r10") = 0;	/* futex: no timeout */
-	long ret;
-
-	asm volatile ("syscall"
-		      : "=a" (ret)
-		      : "a" (n), "D" (a), "S" (b), "d" (c), "r" (r10)
-		      : "rcx", "r11", "memory");
-	return ret;
-}
-
 static void futex_wait(int *word, int val)
 {
-	rsys(SYS_futex, (long)word, FUTEX_WAIT_PRIVATE, val);
+	raw_syscall3(SYS_futex, (long)word, FUTEX_WAIT_PRIVATE, val);
 }
 
 static void futex_wake(int *word)
 {
-	rsys(SYS_futex, (long)word, FUTEX_WAKE_PRIVATE, INT_MAX);
+	raw_syscall3(SYS_futex, (long)word, FUTEX_WAKE_PRIVATE, INT_MAX);
 }
 
 static void __attribute__((noreturn, used)) herd_child(void)
@@ -626,7 +615,7 @@ static void __attribute__((noreturn, used)) herd_child(void)
 	futex_wake(&herd_ready);
 	while (!__atomic_load_n(&herd_go, __ATOMIC_SEQ_CST))
 		futex_wait(&herd_go, 0);
-	rsys(SYS_exit, 0, 0, 0);
+	raw_syscall3(SYS_exit, 0, 0, 0);
 	for (;;)
 		;
 }
@@ -637,20 +626,7 @@ static void __attribute__((noreturn, used)) herd_child(void)
  */
 static long herd_syscall(long nr, long a, long b, long c)
 {
-	register long r8 asm("r8") = (long)herd_child;
-	long ret;
-
-	asm volatile ("syscall\n\t"
-		      "test %%rax, %%rax\n\t"
-		      "jnz 1f\n\t"
-		      "xor %%ebp, %%ebp\n\t"
-		      "call *%%r8\n\t"
-		      "ud2\n"
-		      "1:"
-		      : "=a" (ret)
-		      : "a" (nr), "D" (a), "S" (b), "d" (c), "r" (r8)
-		      : "rcx", "r11", "memory");
-	return ret;
+	return raw_syscall3_child_calls(nr, a, b, c, herd_child);
 }
 
 struct herd {

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include "../c3c_test.h"
+#include "../rawsys.h"
 #include "kselftest_harness.h"
 
 #define CLONE_BIT37	(1ULL << 37)	/* CLONE_EMPTY_MNTNS of 7.1.13+ */
@@ -64,27 +65,6 @@ static __thread char *rw;
 static __thread char *cross;	/* RW page followed by a PROT_NONE page */
 static __thread char *ro;	/* a read-only page (random contents) */
 static __thread uintptr_t unmapped;	/* a hole */
-
-/* Raw clone3 / ioctl: in the child (rax == 0) exit at once, touching nothing. */
-static long raw_syscall3_child_exits(long nr, long a1, long a2, long a3)
-{
-	long ret;
-	register long r10 __asm__("r10") = 0;
-
-	__asm__ volatile(
-		"syscall\n\t"
-		"test %%rax, %%rax\n\t"
-		"jnz 1f\n\t"
-		"mov $60, %%eax\n\t"	/* SYS_exit: this thread only */
-		"xor %%edi, %%edi\n\t"
-		"syscall\n\t"
-		"ud2\n\t"
-		"1:\n\t"
-		: "=a"(ret)
-		: "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
-		: "rcx", "r11", "memory");
-	return ret;
-}
 
 /* A pointer of a random kind; @len bytes are meant to be read or written. */
 static uintptr_t rnd_ptr(size_t len)
