@@ -9,6 +9,9 @@
 #   make tests           build the test programs on the host into build/tests/
 #   make check           the test suite: host checks + the module and tests in
 #                        VMs on the kernel matrix (scripts/check)
+#   make check-system    only the full-system install test: a Debian system
+#                        per release booted with systemd installs, upgrades
+#                        and purges the packages (scripts/check-system)
 #   make stress          reliability run: stress, fuzz, load/unload
 #                        cycles for STRESS_SECS (300) per run, FUZZ_CALLS
 #                        (100000), CYCLES (50) on KERNELS (scripts/stress)
@@ -45,6 +48,10 @@ tests:
 check:
 	scripts/check $(KERNELS)
 
+# The matrix's system-* jobs alone (their table rows and verdict).
+check-system:
+	scripts/check system-bookworm system-trixie
+
 # Reliability runs (see scripts/stress, scripts/check-debug).
 stress:
 	scripts/stress $(KERNELS)
@@ -67,7 +74,7 @@ clean:
 	cd module && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd Module.symvers modules.order
 	rm -rf build
 
-.PHONY: all module install-module tests check stress check-debug bench demo clean
+.PHONY: all module install-module tests check check-system stress check-debug bench demo clean
 
 # ---------------------------------------------------------------- userspace
 # libclone3compat (shared + static + pkg-config), clone3-run, the man pages

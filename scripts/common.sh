@@ -163,6 +163,17 @@ c3c_meta_for_spec() {
 	esac
 }
 
+# The full-system install test (scripts/check-system) of a release boots
+# its matrix kernel; its jobs in the matrix are the specs system-RELEASE.
+# usage: c3c_system_kernel RELEASE  (prints the kernel spec)
+c3c_system_kernel() {
+	case "$1" in
+	bookworm) echo 6.1 ;;
+	trixie) echo 6.12-deb13 ;;
+	*) return 1 ;;
+	esac
+}
+
 # Serialise a critical section between concurrent runs (2 kernels build in
 # parallel, and two checkouts may share the cache). Held until the process
 # exits. usage: c3c_lock NAME
